@@ -1,0 +1,79 @@
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import UnixSignals
+import ZakOpsCore
+import ZakOpsHTTP
+import ZakOpsStore
+
+/// `zakops serve`: checks, prepares the database, then runs the HTTP server and its background
+/// services in one ServiceGroup until SIGTERM or SIGINT.
+public enum ZakOpsServer {
+    /// Runs the server. Returns after a graceful shutdown; throws `ServeError` when it refuses
+    /// to start (no port is bound then).
+    public static func run(settings: Settings, logger: Logger, report: @Sendable (String) -> Void) async throws {
+        // Checks use their own short-lived connection pool: a PostgreSQL pool runs only once.
+        try await Database.withOpened(settings.database, poolSize: 2, deadline: settings.databaseTimeout, logger: logger) { database in
+            try await prepare(database: database, settings: settings, logger: logger, report: report)
+        }
+
+        let database = try await Database.open(settings.database, poolSize: settings.databasePoolSize, deadline: settings.databaseTimeout, logger: logger)
+
+        let app = try buildApplication(settings: settings, database: database, logger: logger)
+        var configuration = ServiceGroupConfiguration(
+            services: [.init(service: app)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        )
+        // In-flight requests get this long to finish; then they are cancelled.
+        configuration.maximumGracefulShutdownDuration = settings.shutdownGrace
+        let group = ServiceGroup(configuration: configuration)
+        logger.info("server starting", metadata: [
+            "environment": .string(settings.environment.rawValue),
+            "address": .string("\(settings.httpHost):\(settings.httpPort)"),
+            "database": .string(settings.database.dialectName),
+        ])
+        do {
+            try await group.run()
+        } catch {
+            await database.close()
+            throw error
+        }
+        await database.close()
+        logger.info("server stopped")
+    }
+
+    /// Preflight in production, migrations in development.
+    static func prepare(database: Database, settings: Settings, logger: Logger, report: @Sendable (String) -> Void) async throws {
+        do {
+            if settings.isProduction {
+                let finding = await inspect(database, logger: logger)
+                let result = Preflight.evaluate(settings, database: finding)
+                report(result.text)
+                guard result.ok else { throw ServeError.preflightFailed(result) }
+            } else {
+                do {
+                    let applied = try await MigrationRunner(database: database, logger: logger).migrate()
+                    if !applied.isEmpty {
+                        logger.info("migrations applied", metadata: ["versions": .string(applied.joined(separator: ","))])
+                    }
+                } catch StoreError.schemaMismatch {
+                    let state = try await MigrationRunner(database: database, logger: logger).state()
+                    throw ServeError.migrationsNotCurrent(state)
+                }
+            }
+        } catch StoreError.unavailable {
+            throw ServeError.databaseUnavailable
+        }
+    }
+
+    /// The database finding preflight needs: its migration state, or unreachable.
+    public static func inspect(_ database: Database, logger: Logger) async -> Preflight.DatabaseFinding {
+        do {
+            return .reachable(try await MigrationRunner(database: database, logger: logger).state())
+        } catch {
+            logger.warning("preflight could not inspect the database", metadata: ["error_type": .string(String(describing: type(of: error)))])
+            return .unreachable
+        }
+    }
+}

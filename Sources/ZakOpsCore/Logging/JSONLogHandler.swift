@@ -1,0 +1,114 @@
+import Foundation
+import Logging
+
+/// A swift-log handler that writes one JSON object per line: UTC timestamp, level, message,
+/// label and fields, every string passed through the `Redactor` first.
+public struct JSONLogHandler: LogHandler {
+    public var logLevel: Logger.Level
+    public var metadata: Logger.Metadata = [:]
+    public var metadataProvider: Logger.MetadataProvider?
+
+    private let label: String
+    private let sink: any LogSink
+    private let redactor: Redactor
+
+    public init(label: String, level: Logger.Level, sink: any LogSink, redactor: Redactor) {
+        self.label = label
+        self.logLevel = level
+        self.sink = sink
+        self.redactor = redactor
+    }
+
+    /// A logger writing through this handler.
+    public static func logger(label: String = "zakops", level: Logger.Level, sink: any LogSink, redactor: Redactor) -> Logger {
+        Logger(label: label) { label in JSONLogHandler(label: label, level: level, sink: sink, redactor: redactor) }
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var fields = metadata
+        if let provided = metadataProvider?.get() { fields.merge(provided) { _, new in new } }
+        if let extra = event.metadata { fields.merge(extra) { _, new in new } }
+
+        var line = "{\"ts\":"
+        JSONText.appendString(Timestamp.now(), to: &line)
+        line += ",\"level\":"
+        JSONText.appendString(event.level.rawValue, to: &line)
+        line += ",\"msg\":"
+        JSONText.appendString(redactor.scrub(event.message.description), to: &line)
+        line += ",\"logger\":"
+        JSONText.appendString(label, to: &line)
+        if let error = event.error {
+            line += ",\"error_type\":"
+            JSONText.appendString(String(reflecting: type(of: error)), to: &line)
+        }
+        for key in fields.keys.sorted() {
+            line += ","
+            // Hummingbird keeps the request id under its own key; ZakOps names it request_id.
+            JSONText.appendString(key == "hb.request.id" ? "request_id" : key, to: &line)
+            line += ":"
+            appendValue(fields[key]!, key: key, to: &line)
+        }
+        line += "}"
+        sink.write(line)
+    }
+
+    private func appendValue(_ value: Logger.Metadata.Value, key: String, to line: inout String) {
+        switch value {
+        case .string(let text):
+            JSONText.appendString(redactor.value(forKey: key, text), to: &line)
+        case .stringConvertible(let convertible):
+            if let number = convertible as? any BinaryInteger {
+                line += "\(number)"
+            } else if let number = convertible as? Double, number.isFinite {
+                line += "\(number)"
+            } else {
+                JSONText.appendString(redactor.value(forKey: key, convertible.description), to: &line)
+            }
+        case .array(let values):
+            line += "["
+            for (index, item) in values.enumerated() {
+                if index > 0 { line += "," }
+                appendValue(item, key: key, to: &line)
+            }
+            line += "]"
+        case .dictionary(let dictionary):
+            line += "{"
+            for (index, nestedKey) in dictionary.keys.sorted().enumerated() {
+                if index > 0 { line += "," }
+                JSONText.appendString(nestedKey, to: &line)
+                line += ":"
+                appendValue(dictionary[nestedKey]!, key: nestedKey, to: &line)
+            }
+            line += "}"
+        }
+    }
+}
+
+/// JSON string escaping that also escapes DEL and the Unicode line separators, so a value can
+/// never break a log line or forge a new one.
+public enum JSONText {
+    public static func appendString(_ text: String, to output: inout String) {
+        output.append("\"")
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": output.append("\\\"")
+            case "\\": output.append("\\\\")
+            case "\n": output.append("\\n")
+            case "\r": output.append("\\r")
+            case "\t": output.append("\\t")
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0x2028 || scalar.value == 0x2029
+                || (0x80...0x9F).contains(scalar.value):
+                let hex = String(scalar.value, radix: 16)
+                output.append("\\u" + String(repeating: "0", count: 4 - hex.count) + hex)
+            default:
+                output.unicodeScalars.append(scalar)
+            }
+        }
+        output.append("\"")
+    }
+}

@@ -1,0 +1,88 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// An IPv4 or IPv6 address parsed with `inet_pton`, the system's own parser.
+public enum IPAddress: Sendable, Equatable, Hashable {
+    case v4((UInt8, UInt8, UInt8, UInt8))
+    case v6([UInt8])
+
+    public init?(_ text: String) {
+        var v4 = in_addr()
+        if inet_pton(AF_INET, text, &v4) == 1 {
+            let raw = withUnsafeBytes(of: &v4) { Array($0) }
+            self = .v4((raw[0], raw[1], raw[2], raw[3]))
+            return
+        }
+        var v6 = in6_addr()
+        if inet_pton(AF_INET6, text, &v6) == 1 {
+            let raw = withUnsafeBytes(of: &v6) { Array($0) }
+            // An IPv4-mapped IPv6 address (::ffff:a.b.c.d) is the IPv4 address.
+            if raw[0..<10].allSatisfy({ $0 == 0 }) && raw[10] == 0xff && raw[11] == 0xff {
+                self = .v4((raw[12], raw[13], raw[14], raw[15]))
+            } else {
+                self = .v6(raw)
+            }
+            return
+        }
+        return nil
+    }
+
+    /// The address's bytes in network order (4 or 16).
+    public var bytes: [UInt8] {
+        switch self {
+        case .v4(let b): [b.0, b.1, b.2, b.3]
+        case .v6(let b): b
+        }
+    }
+
+    public static func == (lhs: IPAddress, rhs: IPAddress) -> Bool { lhs.bytes == rhs.bytes }
+    public func hash(into hasher: inout Hasher) { hasher.combine(bytes) }
+}
+
+/// A CIDR block such as `10.0.0.0/8` or `::1/128`; a bare address is a single-host block.
+public struct CIDR: Sendable, Equatable, CustomStringConvertible {
+    public let network: IPAddress
+    public let prefixLength: Int
+
+    public init?(_ text: String) {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count <= 2, let address = IPAddress(String(parts[0])) else { return nil }
+        let maxLength = address.bytes.count * 8
+        if parts.count == 2 {
+            guard let length = Int(parts[1]), (0...maxLength).contains(length) else { return nil }
+            prefixLength = length
+        } else {
+            prefixLength = maxLength
+        }
+        network = address
+    }
+
+    /// Whether `address` lies inside the block.
+    public func contains(_ address: IPAddress) -> Bool {
+        let lhs = network.bytes
+        let rhs = address.bytes
+        guard lhs.count == rhs.count else { return false }
+        var remaining = prefixLength
+        for index in 0..<lhs.count where remaining > 0 {
+            let bits = min(8, remaining)
+            let mask: UInt8 = bits == 8 ? 0xff : ~(0xff >> UInt8(bits))
+            if lhs[index] & mask != rhs[index] & mask { return false }
+            remaining -= bits
+        }
+        return true
+    }
+
+    public var description: String {
+        let address: String
+        switch network {
+        case .v4(let b): address = "\(b.0).\(b.1).\(b.2).\(b.3)"
+        case .v6(let b): address = stride(from: 0, to: 16, by: 2).map { String(UInt16(b[$0]) << 8 | UInt16(b[$0 + 1]), radix: 16) }.joined(separator: ":")
+        }
+        return "\(address)/\(prefixLength)"
+    }
+}

@@ -1,0 +1,140 @@
+import Foundation
+import Logging
+
+/// The security checklist's "Production Checklist Summary" as code.
+///
+/// `zakops preflight` prints it; `zakops serve` in production runs it first and refuses to start
+/// on any FAIL. Later features append their checks here, so there is one list.
+public enum Preflight {
+    /// What preflight knows about the database: its migration state, or that it cannot be reached.
+    public enum DatabaseFinding: Sendable {
+        case reachable(MigrationState)
+        case unreachable
+    }
+
+    /// Evaluates every check against the settings and the database finding.
+    public static func evaluate(_ settings: Settings, database: DatabaseFinding) -> PreflightReport {
+        var checks: [PreflightCheck] = []
+        func add(_ id: String, _ status: PreflightStatus, _ item: String, _ detail: String, fix: String = "") {
+            checks.append(PreflightCheck(id: id, status: status, item: item, detail: detail, fix: status == .pass ? "" : fix))
+        }
+
+        add("app_env", settings.isProduction ? .pass : .warn, "APP_ENV=production",
+            "APP_ENV=\(settings.environment.rawValue)",
+            fix: "Set APP_ENV=production on production hosts; development relaxes several protections.")
+
+        add("auth_required", settings.authRequired ? .pass : .fail, "AUTH_REQUIRED=true in production",
+            "AUTH_REQUIRED=\(settings.authRequired)",
+            fix: "Set AUTH_REQUIRED=true (the default); unauthenticated access is for local development only.")
+
+        add("debug_off", settings.debug ? .fail : .pass, "DEBUG=false",
+            "DEBUG=\(settings.debug)",
+            fix: "Unset DEBUG or set DEBUG=false.")
+
+        if let secret = settings.sessionSecret {
+            if let weakness = SecretStrength.weakness(of: secret.value) {
+                add("session_secret", .fail, "Session secret is strong (32+ random bytes)", "SESSION_SECRET \(weakness)",
+                    fix: "Generate one with `openssl rand -base64 48` and provide it through SESSION_SECRET_FILE.")
+            } else {
+                add("session_secret", .pass, "Session secret is strong (32+ random bytes)", "SESSION_SECRET is set and looks random")
+            }
+        } else {
+            add("session_secret", .fail, "Session secret is strong (32+ random bytes)", "SESSION_SECRET is not set",
+                fix: "Generate one with `openssl rand -base64 48` and provide it through SESSION_SECRET_FILE.")
+        }
+
+        let fromDotEnv = settings.secretSources.filter { $0.value == .dotEnvFile }.keys.sorted()
+        add("secrets_not_dotenv", fromDotEnv.isEmpty ? .pass : .fail, "All secrets are set (from a secrets manager, not an env file)",
+            fromDotEnv.isEmpty ? "no secret is read from a .env file" : "read from a .env file: " + fromDotEnv.joined(separator: ", "),
+            fix: "Mount secrets as files from your secrets manager and point NAME_FILE at them; keep .env for development.")
+
+        if case .postgres(let location) = settings.database, location.password != nil,
+           let source = settings.secretSources["DATABASE_URL"], source != .file {
+            add("database_credentials", .warn, "Database credentials in secrets manager (not env file)",
+                "the database password is given in DATABASE_URL as a plain \(source == .flag ? "flag" : "variable")",
+                fix: "Provide the URL through DATABASE_URL_FILE, a file your secrets manager mounts.")
+        } else {
+            add("database_credentials", .pass, "Database credentials in secrets manager (not env file)",
+                "no database password in a plain variable")
+        }
+
+        if settings.corsOrigins.isEmpty {
+            add("cors_origins", .fail, "CORS origins restricted", "CORS_ORIGINS is not set",
+                fix: "Set CORS_ORIGINS to the dashboard's exact origin, for example https://app.example.com.")
+        } else if let plain = settings.corsOrigins.first(where: { !$0.hasPrefix("https://") }) {
+            add("cors_origins", .fail, "CORS origins restricted", "CORS_ORIGINS contains a non-https origin (\(plain))",
+                fix: "List only https:// origins in CORS_ORIGINS.")
+        } else {
+            add("cors_origins", .pass, "CORS origins restricted", "\(settings.corsOrigins.count) explicit https origin(s)")
+        }
+
+        checks.append(httpsCheck(settings))
+
+        if let base = settings.publicBaseURL, base.hasPrefix("https://") {
+            add("public_base_url", .pass, "HTTPS only (HTTP redirects to HTTPS)", "PUBLIC_BASE_URL is https")
+        } else {
+            add("public_base_url", .fail, "HTTPS only (HTTP redirects to HTTPS)",
+                settings.publicBaseURL == nil ? "PUBLIC_BASE_URL is not set" : "PUBLIC_BASE_URL is not https",
+                fix: "Set PUBLIC_BASE_URL to the public https:// address; redirects and e-mailed links are built from it.")
+        }
+
+        switch database {
+        case .unreachable:
+            add("migrations", .fail, "Migrations applied", "the database cannot be reached",
+                fix: "Check DATABASE_URL and that the database server is running, then run `zakops migrate`.")
+        case .reachable(let state):
+            add("migrations", state.isCurrent ? .pass : .fail, "Migrations applied", state.summary,
+                fix: state.changed.isEmpty && state.unknown.isEmpty
+                    ? "Run `zakops migrate` with this binary before starting it."
+                    : "An applied migration differs from this binary's: deploy the binary that matches the database, never edit an applied migration.")
+        }
+
+        switch settings.database {
+        case .postgres(let location):
+            if location.isLoopback || location.tls == .require {
+                add("database_tls", .pass, "Database not publicly accessible",
+                    location.isLoopback ? "PostgreSQL is on this machine" : "PostgreSQL TLS is required and verified")
+            } else {
+                add("database_tls", .fail, "Database not publicly accessible",
+                    "PostgreSQL on another host without required TLS (sslmode=\(location.tls.rawValue))",
+                    fix: "Remove sslmode from DATABASE_URL or set sslmode=require: TLS with certificate verification is the default for remote hosts.")
+            }
+            add("database_engine", .pass, "Load balancer configured", "PostgreSQL: several instances may run behind a load balancer")
+        case .sqlite:
+            add("database_tls", .pass, "Database not publicly accessible", "SQLite is a local file")
+            add("database_engine", .warn, "Load balancer configured", "SQLite supports one instance only",
+                fix: "Use PostgreSQL (DATABASE_URL=postgres://…) to run more than one instance.")
+        }
+
+        if settings.logLevel <= .debug {
+            add("log_level", .warn, "Logging without sensitive data", "LOG_LEVEL=\(settings.logLevel.rawValue)",
+                fix: "Use LOG_LEVEL=info or higher in production.")
+        } else {
+            add("log_level", .pass, "Logging without sensitive data", "LOG_LEVEL=\(settings.logLevel.rawValue)")
+        }
+
+        return PreflightReport(checks: checks)
+    }
+
+    private static func httpsCheck(_ settings: Settings) -> PreflightCheck {
+        let item = "HTTPS only (HTTP redirects to HTTPS)"
+        if let cert = settings.tlsCertFile, let key = settings.tlsKeyFile {
+            let manager = FileManager.default
+            guard manager.isReadableFile(atPath: cert), manager.isReadableFile(atPath: key) else {
+                return PreflightCheck(id: "https", status: .fail, item: item, detail: "TLS_CERT_FILE or TLS_KEY_FILE cannot be read",
+                                      fix: "Point TLS_CERT_FILE and TLS_KEY_FILE at readable PEM files.")
+            }
+            let pem = manager.contents(atPath: cert).map { String(decoding: $0, as: UTF8.self) } ?? ""
+            guard pem.contains("-----BEGIN CERTIFICATE-----") else {
+                return PreflightCheck(id: "https", status: .fail, item: item, detail: "TLS_CERT_FILE holds no PEM certificate",
+                                      fix: "Point TLS_CERT_FILE at the PEM certificate chain.")
+            }
+            return PreflightCheck(id: "https", status: .pass, item: item, detail: "TLS certificate and key are configured", fix: "")
+        }
+        if !settings.trustedProxies.isEmpty {
+            return PreflightCheck(id: "https", status: .pass, item: item, detail: "TLS ends at a trusted proxy (TRUSTED_PROXIES)", fix: "")
+        }
+        return PreflightCheck(id: "https", status: .fail, item: item, detail: "neither TLS files nor TRUSTED_PROXIES are configured",
+                              fix: "Set TLS_CERT_FILE and TLS_KEY_FILE, or terminate TLS at a proxy listed in TRUSTED_PROXIES.")
+    }
+}

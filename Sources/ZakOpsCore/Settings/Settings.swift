@@ -1,0 +1,37 @@
+import Logging
+
+/// Every setting of ZakOps, typed, read once at start. Nothing reads the environment later.
+///
+/// The README's configuration table documents each one; `SettingsLoader` is where each is parsed.
+public struct Settings: Sendable {
+    public var environment: AppEnvironment = .development
+    public var httpHost: String = "127.0.0.1"
+    public var httpPort: Int = 8080
+    public var database: DatabaseLocation = .sqlite(path: "data/zakops.sqlite")
+    public var databasePoolSize: Int = 10
+    /// Upper bound for acquiring a connection and running one statement before the request
+    /// fails with 503 `DATABASE_UNAVAILABLE`.
+    public var databaseTimeout: Duration = .seconds(5)
+    public var authRequired: Bool = true
+    public var debug: Bool = false
+    public var sessionSecret: Secret?
+    public var corsOrigins: [String] = []
+    public var trustedProxies: [CIDR] = []
+    public var publicBaseURL: String?
+    public var tlsCertFile: String?
+    public var tlsKeyFile: String?
+    public var httpsPort: Int = 8443
+    public var bodyLimitBytes: Int = 1_048_576
+    public var shutdownGrace: Duration = .seconds(25)
+    public var logLevel: Logger.Level = .info
+    public var xssProtection: XSSProtection = .block
+    /// Where each secret setting came from (keyed by its name, such as `SESSION_SECRET`).
+    public var secretSources: [String: SettingSource] = [:]
+    /// Whether a `.env` file was found and read.
+    public var dotEnvFileLoaded: Bool = false
+
+    public init() {}
+
+    /// Whether this is a production start.
+    public var isProduction: Bool { environment == .production }
+}

@@ -1,0 +1,135 @@
+import Foundation
+import Logging
+
+/// Turns raw input into typed `Settings`. A malformed value stops here with a `SettingsError`
+/// that names the setting and the rule, and never the value (it may be a secret).
+public struct SettingsLoader: Sendable {
+    /// Settings whose value is a secret and may instead be given as `NAME_FILE`.
+    public static let secretNames = ["SESSION_SECRET", "DATABASE_URL"]
+
+    let input: SettingsInput
+
+    public init(input: SettingsInput) {
+        self.input = input
+    }
+
+    /// Reads and validates every setting.
+    public func load() throws -> Settings {
+        var settings = Settings()
+        settings.dotEnvFileLoaded = input.dotEnvFileLoaded
+        if let env = try enumValue("APP_ENV", AppEnvironment.self) { settings.environment = env }
+        if let host = plain("HTTP_HOST") { settings.httpHost = host }
+        if let port = try int("HTTP_PORT", in: 0...65535) { settings.httpPort = port }
+        if let port = try int("HTTPS_PORT", in: 0...65535) { settings.httpsPort = port }
+        if let url = try secret("DATABASE_URL", settings: &settings) {
+            settings.database = try DatabaseLocation.parse(url.value)
+        }
+        if let size = try int("DATABASE_POOL_SIZE", in: 1...500) { settings.databasePoolSize = size }
+        if let seconds = try int("DATABASE_TIMEOUT_SECONDS", in: 1...300) { settings.databaseTimeout = .seconds(seconds) }
+        if let value = try bool("AUTH_REQUIRED") { settings.authRequired = value }
+        if let value = try bool("DEBUG") { settings.debug = value }
+        settings.sessionSecret = try secret("SESSION_SECRET", settings: &settings)
+        if let origins = plain("CORS_ORIGINS") { settings.corsOrigins = try corsOrigins(origins) }
+        if let proxies = plain("TRUSTED_PROXIES") { settings.trustedProxies = try cidrs("TRUSTED_PROXIES", proxies) }
+        if let url = plain("PUBLIC_BASE_URL") { settings.publicBaseURL = try baseURL(url) }
+        settings.tlsCertFile = plain("TLS_CERT_FILE")
+        settings.tlsKeyFile = plain("TLS_KEY_FILE")
+        if (settings.tlsCertFile == nil) != (settings.tlsKeyFile == nil) {
+            throw SettingsError(setting: settings.tlsCertFile == nil ? "TLS_CERT_FILE" : "TLS_KEY_FILE", reason: "TLS_CERT_FILE and TLS_KEY_FILE must be set together")
+        }
+        if let limit = try int("HTTP_BODY_LIMIT_BYTES", in: 1024...(64 * 1_048_576)) { settings.bodyLimitBytes = limit }
+        if let seconds = try int("SHUTDOWN_GRACE_SECONDS", in: 0...600) { settings.shutdownGrace = .seconds(seconds) }
+        if let level = try enumValue("LOG_LEVEL", Logger.Level.self) { settings.logLevel = level }
+        if let mode = try enumValue("XSS_PROTECTION", XSSProtection.self) { settings.xssProtection = mode }
+        return settings
+    }
+
+    private func plain(_ name: String) -> String? {
+        input.value(name)?.value.trimmingCharacters(in: .whitespaces)
+    }
+
+    private func int(_ name: String, in range: ClosedRange<Int>) throws -> Int? {
+        guard let text = plain(name) else { return nil }
+        guard let value = Int(text), range.contains(value) else {
+            throw SettingsError(setting: name, reason: "must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return value
+    }
+
+    private func bool(_ name: String) throws -> Bool? {
+        guard let text = plain(name)?.lowercased() else { return nil }
+        switch text {
+        case "true", "1", "yes", "on": return true
+        case "false", "0", "no", "off": return false
+        default: throw SettingsError(setting: name, reason: "must be true or false")
+        }
+    }
+
+    private func enumValue<T: RawRepresentable & CaseIterable>(_ name: String, _ type: T.Type) throws -> T? where T.RawValue == String {
+        guard let text = plain(name) else { return nil }
+        guard let value = T(rawValue: text.lowercased()) else {
+            let allowed = T.allCases.map(\.rawValue).joined(separator: ", ")
+            throw SettingsError(setting: name, reason: "must be one of: \(allowed)")
+        }
+        return value
+    }
+
+    /// A secret from `NAME` or from the file `NAME_FILE` names (not both), recording its source.
+    private func secret(_ name: String, settings: inout Settings) throws -> Secret? {
+        let direct = input.value(name)
+        let file = input.value(name + "_FILE")
+        if direct != nil && file != nil {
+            throw SettingsError(setting: name, reason: "set either \(name) or \(name)_FILE, not both")
+        }
+        if let direct {
+            settings.secretSources[name] = direct.source
+            return Secret(direct.value)
+        }
+        guard let file else { return nil }
+        guard let data = FileManager.default.contents(atPath: file.value), var text = String(data: data, encoding: .utf8) else {
+            throw SettingsError(setting: name + "_FILE", reason: "the file it names cannot be read")
+        }
+        while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
+        guard !text.isEmpty else {
+            throw SettingsError(setting: name + "_FILE", reason: "the file it names is empty")
+        }
+        // A `NAME_FILE` itself written in `.env` still counts as coming from the file it names.
+        settings.secretSources[name] = .file
+        return Secret(text)
+    }
+
+    private func corsOrigins(_ text: String) throws -> [String] {
+        let origins = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        for origin in origins {
+            guard origin != "*", origin != "null",
+                  let components = URLComponents(string: origin),
+                  let scheme = components.scheme, scheme == "https" || scheme == "http",
+                  let host = components.host, !host.isEmpty,
+                  components.path.isEmpty, components.query == nil, components.fragment == nil, components.user == nil
+            else {
+                throw SettingsError(setting: "CORS_ORIGINS", reason: "must be a comma-separated list of exact origins such as https://app.example.com (no *, null, paths or trailing slashes)")
+            }
+        }
+        return origins
+    }
+
+    private func cidrs(_ name: String, _ text: String) throws -> [CIDR] {
+        try text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.map { item in
+            guard let cidr = CIDR(item) else {
+                throw SettingsError(setting: name, reason: "must be a comma-separated list of IP addresses or CIDR blocks such as 10.0.0.0/8")
+            }
+            return cidr
+        }
+    }
+
+    private func baseURL(_ text: String) throws -> String {
+        guard let components = URLComponents(string: text),
+              let scheme = components.scheme, scheme == "https" || scheme == "http",
+              let host = components.host, !host.isEmpty,
+              components.query == nil, components.fragment == nil, components.user == nil
+        else {
+            throw SettingsError(setting: "PUBLIC_BASE_URL", reason: "must be an absolute http(s) URL such as https://zakops.example.com")
+        }
+        return text.hasSuffix("/") ? String(text.dropLast()) : text
+    }
+}

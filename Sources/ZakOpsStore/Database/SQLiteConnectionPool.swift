@@ -1,0 +1,119 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import SQLiteNIO
+
+/// A fixed set of SQLite connections to one file, each leased to one task at a time.
+///
+/// SQLite in WAL mode lets readers run beside one writer; writers serialize on the file lock
+/// (bounded by `busy_timeout`). Waiting for a lease honours task cancellation, so a deadline
+/// can abandon the wait.
+actor SQLiteConnectionPool {
+    private var idle: [SQLiteConnection]
+    private var all: [SQLiteConnection]
+    private var waiters: [(id: UInt64, continuation: CheckedContinuation<SQLiteConnection, any Error>)] = []
+    private var nextWaiterID: UInt64 = 0
+    private var closed = false
+
+    /// Opens `size` connections to `path`, creating the folder (0700) and file (0600) if needed.
+    static func open(path: String, size: Int, busyTimeout: Duration, logger: Logger) async throws -> SQLiteConnectionPool {
+        try prepareFile(at: path)
+        var connections: [SQLiteConnection] = []
+        do {
+            for _ in 0..<max(1, size) {
+                let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+                connections.append(connection)
+                try await configure(connection, busyTimeout: busyTimeout)
+            }
+        } catch {
+            for connection in connections { try? await connection.close() }
+            throw error
+        }
+        return SQLiteConnectionPool(connections: connections)
+    }
+
+    private init(connections: [SQLiteConnection]) {
+        idle = connections
+        all = connections
+    }
+
+    /// WAL for concurrent readers, foreign keys enforced, and a busy timeout instead of
+    /// immediate "database is locked" errors. Constant statements: no value is spliced.
+    private static func configure(_ connection: SQLiteConnection, busyTimeout: Duration) async throws {
+        let milliseconds = busyTimeout.components.seconds * 1000
+        _ = try await connection.query("PRAGMA journal_mode = WAL", [])
+        _ = try await connection.query("PRAGMA foreign_keys = ON", [])
+        _ = try await connection.query("PRAGMA synchronous = NORMAL", [])
+        _ = try await connection.query("PRAGMA busy_timeout = \(milliseconds)", [])
+    }
+
+    /// Creates the database folder with mode 0700 and the file with mode 0600, so other local
+    /// users can read neither the data nor the WAL (SQLite gives -wal/-shm the file's mode).
+    private static func prepareFile(at path: String) throws {
+        let manager = FileManager.default
+        let folder = (path as NSString).deletingLastPathComponent
+        if !folder.isEmpty, !manager.fileExists(atPath: folder) {
+            try manager.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
+        if !manager.fileExists(atPath: path) {
+            guard manager.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+                throw StoreError.unavailable(reason: "cannot create the SQLite file")
+            }
+        }
+    }
+
+    /// Runs `work` with a leased connection and returns it to the pool afterwards.
+    func withConnection<T: Sendable>(_ work: @Sendable (SQLiteConnection) async throws -> T) async throws -> T {
+        let connection = try await lease()
+        do {
+            let result = try await work(connection)
+            release(connection)
+            return result
+        } catch {
+            release(connection)
+            throw error
+        }
+    }
+
+    private func lease() async throws -> SQLiteConnection {
+        if closed { throw StoreError.unavailable(reason: "pool closed") }
+        if let connection = idle.popLast() { return connection }
+        let id = nextWaiterID
+        nextWaiterID += 1
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                if Task.isCancelled {
+                    continuation.resume(throwing: CancellationError())
+                } else {
+                    waiters.append((id, continuation))
+                }
+            }
+        } onCancel: {
+            Task { await self.cancelWaiter(id) }
+        }
+    }
+
+    private func cancelWaiter(_ id: UInt64) {
+        guard let index = waiters.firstIndex(where: { $0.id == id }) else { return }
+        waiters.remove(at: index).continuation.resume(throwing: CancellationError())
+    }
+
+    private func release(_ connection: SQLiteConnection) {
+        if !waiters.isEmpty {
+            waiters.removeFirst().continuation.resume(returning: connection)
+        } else {
+            idle.append(connection)
+        }
+    }
+
+    /// Closes every connection; waiting and later leases fail.
+    func close() async {
+        closed = true
+        for waiter in waiters { waiter.continuation.resume(throwing: StoreError.unavailable(reason: "pool closed")) }
+        waiters.removeAll()
+        for connection in all { try? await connection.close() }
+        idle.removeAll()
+        all.removeAll()
+    }
+}

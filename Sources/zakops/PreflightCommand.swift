@@ -1,0 +1,43 @@
+import ArgumentParser
+import Logging
+import Foundation
+import ZakOpsApp
+import ZakOpsCore
+import ZakOpsStore
+
+/// `zakops preflight`: the production checklist as a command; exit 1 on any FAIL.
+struct PreflightCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "preflight",
+        abstract: "Check the production checklist against these settings and database; exit 1 on any FAIL."
+    )
+
+    @OptionGroup var options: SettingsOptions
+
+    @Flag(help: "Print the report as JSON.")
+    var json = false
+
+    func run() async throws {
+        let settings = try await options.load()
+        let logger = Bootstrap.logger(for: settings)
+        let finding: Preflight.DatabaseFinding
+        do {
+            finding = try await Database.withOpened(settings.database, poolSize: 1, deadline: settings.databaseTimeout, logger: logger) { database in
+                await ZakOpsServer.inspect(database, logger: logger)
+            }
+        } catch {
+            finding = .unreachable
+        }
+        let report = Preflight.evaluate(settings, database: finding)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            struct Output: Encodable { let ok: Bool; let checks: [PreflightCheck] }
+            let data = try encoder.encode(Output(ok: report.ok, checks: report.checks))
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print(report.text)
+        }
+        if !report.ok { throw ExitCode.failure }
+    }
+}

@@ -1,0 +1,12 @@
+import ArgumentParser
+
+/// `zakops`: the server and every operational task, one binary.
+@main
+struct ZakOpsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "zakops",
+        abstract: "The ZakOps deal-operations API server and its operational commands.",
+        discussion: "Settings come from flags, the environment, NAME_FILE for secrets, and .env (see README).",
+        subcommands: [ServeCommand.self, MigrateCommand.self, PreflightCommand.self]
+    )
+}

@@ -1,0 +1,15 @@
+import ZakOpsCore
+
+/// Secrets made fresh for each test run: none is ever written in the repository.
+enum TestSecrets {
+    /// A strong random session secret (48 random bytes, base32).
+    static func sessionSecret() -> String {
+        RandomToken.base32(RandomToken.bytes(48))
+    }
+
+    /// Which of `secrets` (by label) occur in `text`. Returns labels only, so a failing
+    /// expectation never prints the secret itself.
+    static func leaks(_ text: String, _ secrets: [String: String]) -> [String] {
+        secrets.filter { !$0.value.isEmpty && text.contains($0.value) }.map(\.key).sorted()
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import ZakOpsApp
+import ZakOpsCore
+import ZakOpsHTTP
+import ZakOpsStore
+
+/// A running ZakOps application on a real socket (HummingbirdTesting's live mode) with a fresh
+/// database of the current backend and a captured log.
+struct TestServer {
+    let client: any TestClientProtocol
+    let database: Database
+    let settings: Settings
+    let log: CapturingLogSink
+
+    /// The port the server listens on, for raw-socket requests.
+    var port: Int { client.port! }
+
+    /// Development settings for tests: port 0, the given database, a fresh session secret.
+    static func settings(database location: DatabaseLocation) -> Settings {
+        var settings = Settings()
+        settings.httpPort = 0
+        settings.database = location
+        settings.sessionSecret = Secret(TestSecrets.sessionSecret())
+        settings.databaseTimeout = .seconds(3)
+        settings.logLevel = .debug
+        return settings
+    }
+
+    /// Runs `test` against a live server. The database is migrated first unless `migrate` is false.
+    static func run(
+        location: DatabaseLocation? = nil,
+        migrate: Bool = true,
+        configure: (inout Settings) -> Void = { _ in },
+        extraRoutes: @escaping (Router<AppRequestContext>) -> Void = { _ in },
+        _ test: @Sendable (TestServer) async throws -> Void
+    ) async throws {
+        let resolvedLocation: DatabaseLocation
+        if let location {
+            resolvedLocation = location
+        } else {
+            resolvedLocation = try await TestDatabase.fresh()
+        }
+        var settings = settings(database: resolvedLocation)
+        configure(&settings)
+        let sink = CapturingLogSink()
+        let logger = Bootstrap.logger(for: settings, sink: sink)
+        if migrate {
+            try await Database.withOpened(settings.database, poolSize: 1, deadline: .seconds(10), logger: logger) { database in
+                _ = try await MigrationRunner(database: database, logger: logger).migrate()
+            }
+        }
+        let database = try await Database.open(settings.database, poolSize: 4, deadline: settings.databaseTimeout, logger: logger)
+        let app = try buildApplication(settings: settings, database: database, logger: logger, extraRoutes: extraRoutes)
+        let frozen = settings
+        do {
+            try await app.test(.live) { client in
+                try await test(TestServer(client: client, database: database, settings: frozen, log: sink))
+            }
+        } catch {
+            await database.close()
+            throw error
+        }
+        await database.close()
+    }
+}
+
+extension TestResponse {
+    /// The body as text.
+    var text: String { String(buffer: body) }
+
+    /// The decoded error body, if this is one.
+    var errorBody: ErrorBody? { try? JSONDecoder().decode(ErrorBody.self, from: Data(buffer: body)) }
+}

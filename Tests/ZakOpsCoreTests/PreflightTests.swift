@@ -1,0 +1,96 @@
+import Foundation
+import Testing
+@testable import ZakOpsCore
+
+@Suite("Preflight")
+struct PreflightTests {
+    /// Settings that pass every check: what a careful production deployment looks like.
+    static func safeProduction() -> Settings {
+        var settings = Settings()
+        settings.environment = .production
+        settings.sessionSecret = Secret(RandomToken.base32(RandomToken.bytes(48)))
+        settings.secretSources = ["SESSION_SECRET": .file, "DATABASE_URL": .file]
+        settings.corsOrigins = ["https://app.example.com"]
+        settings.trustedProxies = [CIDR("10.0.0.0/8")!]
+        settings.publicBaseURL = "https://zakops.example.com"
+        settings.database = .postgres(PostgresLocation(host: "db.internal", port: 5432, username: "zakops", password: Secret("x"), database: "zakops", tls: .require, tlsExplicit: false))
+        return settings
+    }
+
+    static let current = Preflight.DatabaseFinding.reachable(MigrationState())
+
+    @Test("safe production settings pass")
+    func passes() {
+        let report = Preflight.evaluate(Self.safeProduction(), database: Self.current)
+        #expect(report.ok)
+        #expect(report.failures.isEmpty)
+        #expect(report.text.contains("preflight passed"))
+    }
+
+    /// Each bad setting and the check it must fail.
+    static let failures: [(String, String, @Sendable (inout Settings) -> Void)] = [
+        ("AUTH_REQUIRED=false", "auth_required", { $0.authRequired = false }),
+        ("DEBUG=true", "debug_off", { $0.debug = true }),
+        ("no session secret", "session_secret", { $0.sessionSecret = nil }),
+        ("short session secret", "session_secret", { $0.sessionSecret = Secret(RandomToken.base32(RandomToken.bytes(10))) }),
+        ("example session secret", "session_secret", { $0.sessionSecret = Secret("change-me-to-a-long-random-string-please-0123456789") }),
+        ("low-entropy session secret", "session_secret", { $0.sessionSecret = Secret(String(repeating: "ab", count: 32)) }),
+        ("secret from .env", "secrets_not_dotenv", { $0.secretSources["SESSION_SECRET"] = .dotEnvFile }),
+        ("no CORS origins", "cors_origins", { $0.corsOrigins = [] }),
+        ("http CORS origin", "cors_origins", { $0.corsOrigins = ["http://app.example.com"] }),
+        ("no TLS and no proxy", "https", { $0.trustedProxies = [] }),
+        ("unreadable TLS files", "https", { $0.tlsCertFile = "/nonexistent/cert.pem"; $0.tlsKeyFile = "/nonexistent/key.pem" }),
+        ("no PUBLIC_BASE_URL", "public_base_url", { $0.publicBaseURL = nil }),
+        ("http PUBLIC_BASE_URL", "public_base_url", { $0.publicBaseURL = "http://zakops.example.com" }),
+        ("remote PostgreSQL without TLS", "database_tls", {
+            $0.database = .postgres(PostgresLocation(host: "db.internal", port: 5432, username: "zakops", password: nil, database: "zakops", tls: .disable, tlsExplicit: true))
+        }),
+    ]
+
+    @Test("each unsafe setting fails its check", arguments: 0..<failures.count)
+    func fails(index: Int) {
+        let (_, id, change) = Self.failures[index]
+        var settings = Self.safeProduction()
+        change(&settings)
+        let report = Preflight.evaluate(settings, database: Self.current)
+        #expect(!report.ok)
+        #expect(report.failures.map(\.id) == [id])
+        #expect(report.failures.allSatisfy { !$0.fix.isEmpty })
+    }
+
+    @Test("pending, changed and unreachable migrations fail and are named")
+    func migrations() {
+        let pending = Preflight.evaluate(Self.safeProduction(), database: .reachable(MigrationState(pending: ["0002_create_settings"])))
+        #expect(pending.failures.map(\.id) == ["migrations"])
+        #expect(pending.text.contains("0002_create_settings"))
+        let changed = Preflight.evaluate(Self.safeProduction(), database: .reachable(MigrationState(changed: ["0001_create_operators"])))
+        #expect(changed.failures.first?.detail.contains("checksum changed: 0001_create_operators") == true)
+        let unreachable = Preflight.evaluate(Self.safeProduction(), database: .unreachable)
+        #expect(unreachable.failures.map(\.id) == ["migrations"])
+    }
+
+    @Test("a database password in a plain variable and SQLite in production are warnings")
+    func warnings() {
+        var settings = Self.safeProduction()
+        settings.secretSources["DATABASE_URL"] = .environment
+        let report = Preflight.evaluate(settings, database: Self.current)
+        #expect(report.ok)
+        #expect(report.checks.first { $0.id == "database_credentials" }?.status == .warn)
+
+        settings.database = .sqlite(path: "data/zakops.sqlite")
+        let sqlite = Preflight.evaluate(settings, database: Self.current)
+        #expect(sqlite.ok)
+        #expect(sqlite.checks.first { $0.id == "database_engine" }?.status == .warn)
+    }
+
+    @Test("the report never contains the session secret")
+    func noSecretInReport() throws {
+        var settings = Self.safeProduction()
+        let weak = "short-" + RandomToken.base32(RandomToken.bytes(5))
+        settings.sessionSecret = Secret(weak)
+        let report = Preflight.evaluate(settings, database: Self.current)
+        let json = String(decoding: try JSONEncoder().encode(report), as: UTF8.self)
+        #expect(!TestLeak.found(in: report.text, weak))
+        #expect(!TestLeak.found(in: json, weak))
+    }
+}
