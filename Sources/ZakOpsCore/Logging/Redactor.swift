@@ -58,7 +58,7 @@ public struct Redactor: Sendable {
         }
         if output.contains("=") || output.contains(":") {
             output = output.replacing(
-                /(?i)\b([a-z_\-]*(?:password|passwd|secret|token|api[_\-]?key|session|cookie|authorization)[a-z_\-]*)(\s*[=:]\s*)("[^"]*"|[^\s&,;"]+)/
+                /(?i)\b([a-z_\-]*(?:password|passwd|secret|token|api[_\-]?key|session|cookie|authorization)[a-z_\-]*)("?\s*[=:]\s*)("[^"]*"|[^\s&,;"]+)/
             ) { match in
                 let value = String(match.output.3)
                 return value == Self.redacted ? String(match.output.0) : "\(match.output.1)\(match.output.2)\(Self.redacted)"

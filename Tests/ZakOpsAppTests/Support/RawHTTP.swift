@@ -1,4 +1,6 @@
 import Foundation
+import NIOCore
+import ZakOpsHTTP
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -18,11 +20,23 @@ enum RawHTTP {
 
     enum Failure: Error { case connect(Int32), malformed }
 
-    /// Sends `request` (complete bytes, which should say `Connection: close`) and reads until the
-    /// server closes the connection.
-    static func send(_ request: String, port: Int, host: String = "127.0.0.1", timeout: Int = 15) throws -> Response {
-        let data = try exchange(Array(request.utf8), port: port, host: host, timeout: timeout)
-        return try parse(data)
+    /// Sends `request` (complete bytes) and reads one response. Blocking socket calls run on a
+    /// Dispatch thread, never on Swift concurrency's small cooperative pool.
+    static func send(_ request: String, port: Int, host: String = "127.0.0.1", timeout: Int = 15) async throws -> Response {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result {
+                    try parse(try exchange(Array(request.utf8), port: port, host: host, timeout: timeout))
+                })
+            }
+        }
+    }
+
+    /// Whether something accepts TCP connections on the port (checked off the cooperative pool).
+    static func listening(port: Int) async -> Bool {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: isListening(port: port)) }
+        }
     }
 
     /// Whether something accepts TCP connections on the port.
@@ -32,10 +46,10 @@ enum RawHTTP {
         return true
     }
 
-    static func get(_ path: String, port: Int, headers: [String: String] = [:]) throws -> Response {
+    static func get(_ path: String, port: Int, headers: [String: String] = [:]) async throws -> Response {
         var request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
         for (name, value) in headers { request += "\(name): \(value)\r\n" }
-        return try send(request + "\r\n", port: port)
+        return try await send(request + "\r\n", port: port)
     }
 
     private static func connect(port: Int, host: String, timeout: Int) throws -> Int32 {
@@ -68,12 +82,26 @@ enum RawHTTP {
         }
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
+        while !isComplete(received) {
             let n = recv(fd, &buffer, buffer.count, 0)
             if n <= 0 { break }
             received.append(contentsOf: buffer[0..<n])
         }
         return received
+    }
+
+    /// Whether `data` holds a whole response (by Content-Length or the last chunk).
+    private static func isComplete(_ data: [UInt8]) -> Bool {
+        let text = String(decoding: data, as: UTF8.self)
+        guard let split = text.range(of: "\r\n\r\n") else { return false }
+        let head = text[..<split.lowerBound].lowercased()
+        let body = text[split.upperBound...]
+        if let line = head.split(separator: "\r\n").first(where: { $0.hasPrefix("content-length:") }),
+           let length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) {
+            return body.utf8.count >= length
+        }
+        if head.contains("transfer-encoding: chunked") { return body.hasSuffix("0\r\n\r\n") }
+        return head.hasPrefix("http/1.1 204") || head.hasPrefix("http/1.1 304")
     }
 
     private static func parse(_ data: [UInt8]) throws -> Response {

@@ -1,4 +1,6 @@
 import Foundation
+import NIOCore
+import ZakOpsHTTP
 import Logging
 import PostgresNIO
 import ZakOpsCore

@@ -4,6 +4,7 @@ import HummingbirdTesting
 import Logging
 import ZakOpsApp
 import ZakOpsCore
+import NIOCore
 import ZakOpsHTTP
 import ZakOpsStore
 
@@ -34,7 +35,7 @@ struct TestServer {
         location: DatabaseLocation? = nil,
         migrate: Bool = true,
         configure: (inout Settings) -> Void = { _ in },
-        extraRoutes: @escaping (Router<AppRequestContext>) -> Void = { _ in },
+        extraRoutes: @escaping @Sendable (Router<AppRequestContext>, Database) -> Void = TestRoutes.installer(),
         _ test: @Sendable (TestServer) async throws -> Void
     ) async throws {
         let resolvedLocation: DatabaseLocation
@@ -53,7 +54,7 @@ struct TestServer {
             }
         }
         let database = try await Database.open(settings.database, poolSize: 4, deadline: settings.databaseTimeout, logger: logger)
-        let app = try buildApplication(settings: settings, database: database, logger: logger, extraRoutes: extraRoutes)
+        let app = try buildApplication(settings: settings, database: database, logger: logger, extraRoutes: { extraRoutes($0, database) })
         let frozen = settings
         do {
             try await app.test(.live) { client in
@@ -72,5 +73,5 @@ extension TestResponse {
     var text: String { String(buffer: body) }
 
     /// The decoded error body, if this is one.
-    var errorBody: ErrorBody? { try? JSONDecoder().decode(ErrorBody.self, from: Data(buffer: body)) }
+    var errorBody: ErrorBody? { try? JSONDecoder().decode(ErrorBody.self, from: Data(body.readableBytesView)) }
 }

@@ -1,0 +1,45 @@
+import Foundation
+import NIOCore
+import ZakOpsHTTP
+import Logging
+import ServiceLifecycle
+import Testing
+import ZakOpsCore
+import ZakOpsStore
+@testable import ZakOpsApp
+
+@Suite("Graceful shutdown")
+struct GracefulShutdownTests {
+    @Test("an in-flight request finishes after shutdown begins; new connections are refused")
+    func inFlightFinishes() async throws {
+        let location = try await TestDatabase.fresh()
+        var settings = TestServer.settings(database: location)
+        settings.httpPort = ZakOpsProcess.freePort()
+        let sink = CapturingLogSink()
+        let logger = Bootstrap.logger(for: settings, sink: sink)
+        try await Database.withOpened(location, poolSize: 1, deadline: .seconds(10), logger: logger) { database in
+            _ = try await MigrationRunner(database: database, logger: logger).migrate()
+        }
+        let database = try await Database.open(location, poolSize: 2, deadline: .seconds(5), logger: logger)
+        let install = TestRoutes.installer()
+        let app = try buildApplication(settings: settings, database: database, logger: logger, extraRoutes: { install($0, database) })
+        let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
+        let port = settings.httpPort
+
+        // Close the SQLite connections whatever happens: an unclosed connection traps on deinit.
+        defer { Task { await database.close() } }
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            while !(await RawHTTP.listening(port: port)) { try await Task.sleep(for: .milliseconds(20)) }
+            let slow = Task { try await RawHTTP.get("/api/test/slow", port: port) }
+            try await Task.sleep(for: .milliseconds(400))
+            await group.triggerGracefulShutdown()
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(!(await RawHTTP.listening(port: port)), "the listener closes when shutdown begins")
+            let response = try await slow.value
+            #expect(response.status == 200)
+            #expect(response.body == "finished")
+            try await tasks.waitForAll()
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import NIOCore
+import ZakOpsHTTP
+import HTTPTypes
+import HummingbirdTesting
+import Logging
+import SQLKit
+import Testing
+import ZakOpsCore
+import ZakOpsStore
+@testable import ZakOpsApp
+
+@Suite("Health and database failures")
+struct HealthAndDatabaseTests {
+    @Test("live and ready answer ok on a migrated database; ready names migrations when not migrated")
+    func probes() async throws {
+        try await TestServer.run { server in
+            for path in ["/health/live", "/health/ready", "/health/startup"] {
+                try await server.client.execute(uri: path, method: .get) { response in
+                    #expect(response.status == .ok, "\(path)")
+                    #expect(response.text == #"{"status":"ok"}"#)
+                }
+            }
+        }
+        try await TestServer.run(migrate: false) { server in
+            try await server.client.execute(uri: "/health/ready", method: .get) { response in
+                #expect(response.status == .serviceUnavailable)
+                #expect(response.text == #"{"status":"unavailable","failing":"migrations"}"#)
+            }
+        }
+    }
+
+    /// A PostgreSQL URL with a generated user and password pointing at a port nothing listens on.
+    static func unreachablePostgres() -> (DatabaseLocation, [String: String]) {
+        let user = "u" + RandomToken.base32(RandomToken.bytes(6))
+        let password = "p" + RandomToken.base32(RandomToken.bytes(12))
+        let port = ZakOpsProcess.freePort()
+        let location = DatabaseLocation.postgres(PostgresLocation(
+            host: "127.0.0.1", port: port, username: user, password: Secret(password),
+            database: "zakops_missing", tls: .disable, tlsExplicit: true
+        ))
+        let secrets = ["url": TestDatabase.url(location), "user": user, "password": password, "port": String(port), "database": "zakops_missing"]
+        return (location, secrets)
+    }
+
+    @Test("with PostgreSQL unreachable, answers are 503 and leak no connection detail, not even to the log")
+    func unreachable() async throws {
+        let (location, secrets) = Self.unreachablePostgres()
+        try await TestServer.run(location: location, migrate: false, configure: { $0.databaseTimeout = .seconds(2) }) { server in
+            try await server.client.execute(uri: "/health/ready", method: .get) { response in
+                #expect(response.status == .serviceUnavailable)
+                #expect(response.text == #"{"status":"unavailable","failing":"database"}"#)
+                #expect(TestSecrets.leaks(response.text, secrets) == [])
+            }
+            try await server.client.execute(uri: "/api/test/db", method: .get) { response in
+                #expect(response.status == .serviceUnavailable)
+                let body = try #require(response.errorBody)
+                #expect(body.error.code == "DATABASE_UNAVAILABLE")
+                #expect(body.error.message == "Database connection error. Please try again later.")
+                #expect(TestSecrets.leaks(response.text, secrets) == [])
+                #expect(Leakage.inErrorBody(response.text) == [])
+            }
+            #expect(TestSecrets.leaks(server.log.text, ["password": secrets["password"]!]) == [])
+        }
+    }
+
+    @Test("a real query against an unreachable PostgreSQL becomes DATABASE_UNAVAILABLE within the deadline")
+    func realQueryUnavailable() async throws {
+        let (location, _) = Self.unreachablePostgres()
+        let logger = Logger(label: "test")
+        let started = ContinuousClock.now
+        await #expect(throws: StoreError.self) {
+            try await Database.withOpened(location, poolSize: 1, deadline: .seconds(2), logger: logger) { database in
+                try await database.ping()
+            }
+        }
+        #expect(ContinuousClock.now - started < .seconds(20))
+    }
+
+    @Test("database settings: SQLite folder 0700 and file 0600, WAL and foreign keys on")
+    func sqliteFiles() async throws {
+        guard TestDatabase.backend == .sqlite else { return }
+        let folder = try TemporaryFolder.make().appendingPathComponent("data")
+        let path = folder.appendingPathComponent("zakops.sqlite").path
+        let logger = Logger(label: "test")
+        try await Database.withOpened(.sqlite(path: path), poolSize: 1, deadline: .seconds(5), logger: logger) { database in
+            let modes = try await database.read { sql in
+                (try await sql.raw("PRAGMA journal_mode").first()?.decode(column: "journal_mode", as: String.self),
+                 try await sql.raw("PRAGMA foreign_keys").first()?.decode(column: "foreign_keys", as: Int.self))
+            }
+            #expect(modes.0 == "wal")
+            #expect(modes.1 == 1)
+        }
+        let folderMode = try FileManager.default.attributesOfItem(atPath: folder.path)[.posixPermissions] as? Int
+        let fileMode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
+        #expect(folderMode == 0o700)
+        #expect(fileMode == 0o600)
+    }
+}

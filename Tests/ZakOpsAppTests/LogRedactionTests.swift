@@ -1,0 +1,56 @@
+import Foundation
+import NIOCore
+import ZakOpsHTTP
+import HTTPTypes
+import HummingbirdTesting
+import Testing
+import ZakOpsCore
+@testable import ZakOpsApp
+
+@Suite("Log redaction end to end")
+struct LogRedactionTests {
+    @Test("credentials, secrets and e-mail addresses planted in requests and failures never reach the log")
+    func plantedSecrets() async throws {
+        let token = RandomToken.base32(RandomToken.bytes(24))
+        let apiKey = "zk_" + RandomToken.base32(RandomToken.bytes(32))
+        let password = "pw" + RandomToken.base32(RandomToken.bytes(12))
+        let cookie = RandomToken.base32(RandomToken.bytes(24))
+        let csrf = RandomToken.base32(RandomToken.bytes(24))
+        let email = "victim." + RandomToken.base32(RandomToken.bytes(4)) + "@example.com"
+        let crash = "lookup for \(email) failed with password=\(password) and Bearer \(token)\r\n{\"level\":\"critical\",\"msg\":\"forged\"}"
+        let location = try await TestDatabase.fresh()
+        try await TestServer.run(location: location, extraRoutes: TestRoutes.installer(crashText: crash)) { server in
+            let headers: HTTPFields = [
+                .authorization: "Bearer \(apiKey)",
+                .cookie: "__Host-zakops_session=\(cookie)",
+                HTTPField.Name("X-CSRF-Token")!: csrf,
+                .contentType: "application/json",
+            ]
+            _ = try await server.client.execute(uri: "/api/test/echo?password=\(password)&email=\(email)&token=\(token)", method: .post, headers: headers, body: .init(string: #"{"name":"\#(password)","count":1}"#)) { $0.status }
+            _ = try await server.client.execute(uri: "/api/test/crash?token=\(token)", method: .get, headers: headers) { $0.status }
+            _ = try await server.client.execute(uri: "/no/such/\(email)/route", method: .get, headers: headers) { $0.status }
+
+            let secrets = [
+                "token": token, "api key": apiKey, "password": password, "cookie": cookie, "csrf": csrf,
+                "email": email, "session secret": server.settings.sessionSecret!.value,
+            ]
+            let log = server.log.text
+            #expect(TestSecrets.leaks(log, secrets) == [])
+            #expect(!log.contains("forged\"}"), "a CR/LF in an error must not start a new log line")
+
+            let lines = server.log.captured
+            let objects = try lines.map { try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+            #expect(objects.allSatisfy { $0["ts"] != nil && $0["level"] != nil && $0["msg"] != nil })
+            let requests = objects.filter { $0["msg"] as? String == "request" }
+            #expect(requests.count == 3)
+            for line in requests {
+                for key in ["method", "route", "status", "duration_ms", "client_ip", "request_id"] {
+                    #expect(line[key] != nil, "request log line lacks \(key)")
+                }
+                #expect((line["route"] as? String)?.contains("?") == false)
+            }
+            #expect(requests.contains { $0["route"] as? String == "/api/test/echo" && $0["status"] as? Int == 200 })
+            #expect(objects.contains { $0["msg"] as? String == "request failed" && $0["error_code"] as? String == "INTERNAL_ERROR" })
+        }
+    }
+}

@@ -1,0 +1,149 @@
+import Foundation
+import NIOCore
+import ZakOpsHTTP
+import Logging
+import SQLKit
+import Testing
+import ZakOpsCore
+import ZakOpsStore
+
+/// The real binary: default start, production refusals, graceful exit on SIGTERM.
+@Suite("zakops serve, migrate and preflight as processes")
+struct ServeProcessTests {
+    /// A production environment that passes preflight, with a freshly migrated database.
+    static func productionEnvironment(location: DatabaseLocation, port: Int) throws -> [String: String] {
+        let secretFile = try TemporaryFolder.make().appendingPathComponent("session_secret")
+        try TestSecrets.sessionSecret().write(to: secretFile, atomically: true, encoding: .utf8)
+        return [
+            "APP_ENV": "production",
+            "HTTP_PORT": String(port),
+            "DATABASE_URL": TestDatabase.url(location),
+            "SESSION_SECRET_FILE": secretFile.path,
+            "CORS_ORIGINS": "https://app.example.com",
+            "TRUSTED_PROXIES": "127.0.0.1/32",
+            "PUBLIC_BASE_URL": "https://zakops.example.com",
+        ]
+    }
+
+    static func migrated() async throws -> DatabaseLocation {
+        let location = try await TestDatabase.fresh()
+        let result = try await ZakOpsProcess.run(["migrate"], environment: ["DATABASE_URL": TestDatabase.url(location)])
+        #expect(result.status == 0)
+        return location
+    }
+
+    @Test("the default start creates data/zakops.sqlite and is ready; SIGTERM exits 0")
+    func defaultStart() async throws {
+        let folder = try TemporaryFolder.make()
+        let port = ZakOpsProcess.freePort()
+        let child = try ZakOpsProcess(["serve"], environment: ["HTTP_PORT": String(port)], directory: folder)
+        try await child.waitUntilListening(port: port)
+        let ready = try await RawHTTP.get("/health/ready", port: port)
+        #expect(ready.status == 200)
+        #expect(ready.body == #"{"status":"ok"}"#)
+        let data = folder.appendingPathComponent("data")
+        #expect(try FileManager.default.attributesOfItem(atPath: data.path)[.posixPermissions] as? Int == 0o700)
+        #expect(try FileManager.default.attributesOfItem(atPath: data.appendingPathComponent("zakops.sqlite").path)[.posixPermissions] as? Int == 0o600)
+        child.terminate()
+        #expect(try await child.wait(timeout: .seconds(30)) == 0)
+    }
+
+    @Test("a safe production start passes preflight and serves", .timeLimit(.minutes(2)))
+    func productionStarts() async throws {
+        let location = try await Self.migrated()
+        let port = ZakOpsProcess.freePort()
+        let child = try ZakOpsProcess(["serve"], environment: try Self.productionEnvironment(location: location, port: port))
+        try await child.waitUntilListening(port: port)
+        let ready = try await RawHTTP.get("/health/ready", port: port)
+        #expect(ready.status == 200)
+        child.terminate()
+        #expect(try await child.wait(timeout: .seconds(30)) == 0)
+        #expect(child.stderr.contains("preflight passed"))
+    }
+
+    static let unsafe: [(String, String?)] = [
+        ("AUTH_REQUIRED", "false"),
+        ("DEBUG", "true"),
+        ("SESSION_SECRET_FILE", nil),
+        ("CORS_ORIGINS", nil),
+        ("PUBLIC_BASE_URL", "http://zakops.example.com"),
+        ("TRUSTED_PROXIES", nil),
+    ]
+
+    @Test("production refuses to start, without binding its port, on each preflight FAIL", arguments: 0..<unsafe.count)
+    func productionRefuses(index: Int) async throws {
+        let (name, value) = Self.unsafe[index]
+        let location = try await Self.migrated()
+        let port = ZakOpsProcess.freePort()
+        var environment = try Self.productionEnvironment(location: location, port: port)
+        environment[name] = value
+        let child = try ZakOpsProcess(["serve"], environment: environment)
+        var everListened = false
+        while child.process.isRunning {
+            if await RawHTTP.listening(port: port) { everListened = true }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let status = try await child.wait()
+        #expect(status != 0, "\(name)")
+        #expect(!everListened, "\(name)")
+        #expect(child.stderr.contains("refusing to start in production: preflight failed"), "\(name)")
+        #expect(child.stderr.contains("FAIL"), "\(name)")
+    }
+
+    @Test("a changed migration checksum refuses a production start and names the migration")
+    func changedChecksumRefuses() async throws {
+        let location = try await Self.migrated()
+        let logger = Logger(label: "test")
+        try await Database.withOpened(location, poolSize: 1, deadline: .seconds(10), logger: logger) { database in
+            try await database.transaction { sql in
+                try await sql.update("schema_migrations")
+                    .set("checksum", to: SQLBind(String(repeating: "0", count: 64)))
+                    .where("version", .equal, SQLBind("0001_create_operators"))
+                    .run()
+            }
+        }
+        let port = ZakOpsProcess.freePort()
+        let result = try await ZakOpsProcess.run(["serve"], environment: try Self.productionEnvironment(location: location, port: port))
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("checksum changed: 0001_create_operators"))
+        let status = try await ZakOpsProcess.run(["migrate", "--status"], environment: ["DATABASE_URL": TestDatabase.url(location)])
+        #expect(status.status != 0)
+        #expect(status.stdout.contains("0001_create_operators  changed"))
+    }
+
+    @Test("production refuses to start with pending migrations and names them")
+    func pendingRefuses() async throws {
+        let location = try await TestDatabase.fresh()
+        let result = try await ZakOpsProcess.run(["serve"], environment: try Self.productionEnvironment(location: location, port: ZakOpsProcess.freePort()))
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("pending: 0001_create_operators, 0002_create_settings"))
+    }
+
+    @Test("preflight --json reports every check and exits 1 on a FAIL")
+    func preflightJSON() async throws {
+        let location = try await Self.migrated()
+        var environment = try Self.productionEnvironment(location: location, port: ZakOpsProcess.freePort())
+        let good = try await ZakOpsProcess.run(["preflight", "--json"], environment: environment)
+        #expect(good.status == 0)
+        struct Output: Decodable { let ok: Bool; let checks: [PreflightCheck] }
+        let parsed = try JSONDecoder().decode(Output.self, from: Data(good.stdout.utf8))
+        #expect(parsed.ok)
+        #expect(Set(parsed.checks.map(\.id)).isSuperset(of: ["auth_required", "debug_off", "session_secret", "cors_origins", "https", "migrations"]))
+        environment["DEBUG"] = "true"
+        let bad = try await ZakOpsProcess.run(["preflight"], environment: environment)
+        #expect(bad.status == 1)
+        #expect(bad.stdout.contains("FAIL  DEBUG=false"))
+    }
+
+    @Test("a malformed setting stops the start naming the setting, never a secret value")
+    func malformedSetting() async throws {
+        let password = "p" + RandomToken.base32(RandomToken.bytes(12))
+        let result = try await ZakOpsProcess.run(["serve"], environment: ["HTTP_PORT": "eighty", "DATABASE_URL": "postgres://u:\(password)@db.internal/zakops"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("HTTP_PORT: must be a whole number"))
+        let badURL = try await ZakOpsProcess.run(["serve"], environment: ["DATABASE_URL": "postgres://u:\(password)@db.internal/zakops?sslmode=bogus"])
+        #expect(badURL.status == 2)
+        #expect(badURL.stderr.contains("DATABASE_URL"))
+        #expect(TestSecrets.leaks(badURL.stderr + badURL.stdout + result.stderr + result.stdout, ["password": password]) == [])
+    }
+}

@@ -1,0 +1,42 @@
+import Foundation
+import Hummingbird
+import ZakOpsCore
+import NIOCore
+import ZakOpsHTTP
+import ZakOpsStore
+
+/// Routes that exist only in tests, to drive the real pipeline: JSON decoding, an unexpected
+/// failure, a database round trip and a slow handler.
+enum TestRoutes {
+    struct Echo: Codable, ResponseEncodable {
+        let name: String
+        let count: Int
+    }
+
+    /// An unexpected error whose text is full of what must never reach a client.
+    struct LeakyFailure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    static let crashText = "failed in /home/app/Sources/ZakOpsStore/Database.swift line 42: connection refused to postgresql://user:pass@db.internal:5432/zakops (id 3f2b8c1e-9d4a-4e57-b1c2-7a8d9e0f1a2b) SELECT * FROM operators"
+
+    /// Installs every test route; `crashText` is the text of the failure `/api/test/crash` throws.
+    static func installer(crashText: String = crashText) -> @Sendable (Router<AppRequestContext>, Database) -> Void {
+        { router, database in
+            router.post("/api/test/echo") { request, context in
+                try await request.decodeJSON(as: Echo.self, context: context)
+            }
+            router.get("/api/test/crash") { _, _ -> HTTPResponse.Status in
+                throw LeakyFailure(description: crashText)
+            }
+            router.get("/api/test/db") { _, _ -> HTTPResponse.Status in
+                try await database.ping()
+                return .ok
+            }
+            router.get("/api/test/slow") { _, _ -> String in
+                try await Task.sleep(for: .milliseconds(1500))
+                return "finished"
+            }
+        }
+    }
+}
