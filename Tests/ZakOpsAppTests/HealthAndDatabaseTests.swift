@@ -67,7 +67,7 @@ struct HealthAndDatabaseTests {
     @Test("a real query against an unreachable PostgreSQL becomes DATABASE_UNAVAILABLE within the deadline")
     func realQueryUnavailable() async throws {
         let (location, _) = Self.unreachablePostgres()
-        let logger = Logger(label: "test")
+        let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
         let started = ContinuousClock.now
         await #expect(throws: StoreError.self) {
             try await Database.withOpened(location, poolSize: 1, deadline: .seconds(2), logger: logger) { database in
@@ -82,7 +82,7 @@ struct HealthAndDatabaseTests {
         guard TestDatabase.backend == .sqlite else { return }
         let folder = try TemporaryFolder.make().appendingPathComponent("data")
         let path = folder.appendingPathComponent("zakops.sqlite").path
-        let logger = Logger(label: "test")
+        let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
         try await Database.withOpened(.sqlite(path: path), poolSize: 1, deadline: .seconds(5), logger: logger) { database in
             let modes = try await database.read { sql in
                 (try await sql.raw("PRAGMA journal_mode").first()?.decode(column: "journal_mode", as: String.self),

@@ -9,7 +9,7 @@ import ZakOpsCore
 
 @Suite("Migrations")
 struct MigrationTests {
-    let logger = Logger(label: "test")
+    let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
     @Test("both dialects carry the same versions")
     func sameVersions() throws {

@@ -93,7 +93,7 @@ struct ServeProcessTests {
     @Test("a changed migration checksum refuses a production start and names the migration")
     func changedChecksumRefuses() async throws {
         let location = try await Self.migrated()
-        let logger = Logger(label: "test")
+        let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
         try await Database.withOpened(location, poolSize: 1, deadline: .seconds(10), logger: logger) { database in
             try await database.transaction { sql in
                 try await sql.update("schema_migrations")

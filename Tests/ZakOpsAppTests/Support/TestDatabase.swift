@@ -51,10 +51,10 @@ enum TestDatabase {
             host: location.host, port: location.port, username: location.username,
             password: location.password?.value, database: location.database, tls: .disable
         )
-        let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: Logger(label: "zakops.test"))
+        let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: Logger(label: "zakops.test", factory: { _ in SwiftLogNoOpLogHandler() }))
         defer { Task { try? await connection.close() } }
         // The name is generated above from [a-z2-7] only; identifiers cannot be bound.
-        try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: Logger(label: "zakops.test"))
+        try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: Logger(label: "zakops.test", factory: { _ in SwiftLogNoOpLogHandler() }))
     }
 }
 
