@@ -9,23 +9,23 @@ public struct SecurityHeaders: Sendable {
     public static let contentSecurityPolicy = "default-src 'self'; frame-ancestors 'none'; object-src 'none'"
     public static let strictTransportSecurity = "max-age=31536000; includeSubDomains"
 
-    public let fields: [(HTTPField.Name, String)]
+    public let fields: [HTTPField]
 
     public init(xssProtection: XSSProtection) {
         fields = [
-            (.init("X-Content-Type-Options")!, "nosniff"),
-            (.init("X-Frame-Options")!, "DENY"),
-            (.init("X-XSS-Protection")!, xssProtection.headerValue),
-            (.init("Referrer-Policy")!, "strict-origin-when-cross-origin"),
-            (.contentSecurityPolicy, Self.contentSecurityPolicy),
-            (.strictTransportSecurity, Self.strictTransportSecurity),
+            HTTPField(name: .init("X-Content-Type-Options")!, value: "nosniff"),
+            HTTPField(name: .init("X-Frame-Options")!, value: "DENY"),
+            HTTPField(name: .init("X-XSS-Protection")!, value: xssProtection.headerValue),
+            HTTPField(name: .init("Referrer-Policy")!, value: "strict-origin-when-cross-origin"),
+            HTTPField(name: .contentSecurityPolicy, value: Self.contentSecurityPolicy),
+            HTTPField(name: .strictTransportSecurity, value: Self.strictTransportSecurity),
         ]
     }
 
     /// Sets every header on `headers`, replacing any value a handler set.
     public func apply(to headers: inout HTTPFields, path: String) {
-        for (name, value) in fields {
-            headers[name] = value
+        for field in fields {
+            headers[field.name] = field.value
         }
         if path == "/api" || path.hasPrefix("/api/") {
             headers[.cacheControl] = "no-store"

@@ -50,3 +50,12 @@ enum Terminal {
         FileHandle.standardError.write(Data((message + "\n").utf8))
     }
 }
+
+/// The process's one log sink: buffered standard output, flushed when the process exits.
+enum LogOutput {
+    static let sink: BufferedLogSink = {
+        let sink = BufferedLogSink()
+        atexit { LogOutput.sink.flush() }
+        return sink
+    }()
+}

@@ -16,7 +16,7 @@ public enum Bootstrap {
     }
 
     /// The JSON-lines logger, redacting the secrets these settings carry.
-    public static func logger(for settings: Settings, sink: any LogSink = StandardOutputSink()) -> Logger {
+    public static func logger(for settings: Settings, sink: any LogSink) -> Logger {
         JSONLogHandler.logger(label: "zakops", level: settings.logLevel, sink: sink, redactor: redactor(for: settings))
     }
 

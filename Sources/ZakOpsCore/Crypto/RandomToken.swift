@@ -43,6 +43,9 @@ public enum RandomToken {
     /// Deliberately not a UUID and not sequential: it identifies a request for support without
     /// revealing anything about the server or the request count.
     public static func requestID() -> String {
-        "req_" + base32(bytes(16))
+        var generator = SystemRandomNumberGenerator()
+        let high = generator.next() as UInt64
+        let low = generator.next() as UInt64
+        return withUnsafeBytes(of: (high, low)) { "req_" + base32(Array($0)) }
     }
 }

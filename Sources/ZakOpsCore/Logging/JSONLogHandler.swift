@@ -30,9 +30,12 @@ public struct JSONLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
+        // Merge only when there is something to merge: this runs for every request.
         var fields = metadata
-        if let provided = metadataProvider?.get() { fields.merge(provided) { _, new in new } }
-        if let extra = event.metadata { fields.merge(extra) { _, new in new } }
+        if let provided = metadataProvider?.get(), !provided.isEmpty { fields.merge(provided) { _, new in new } }
+        if let extra = event.metadata, !extra.isEmpty {
+            if fields.isEmpty { fields = extra } else { fields.merge(extra) { _, new in new } }
+        }
 
         var line = "{\"ts\":"
         JSONText.appendString(Timestamp.now(), to: &line)
@@ -54,7 +57,7 @@ public struct JSONLogHandler: LogHandler {
             appendValue(fields[key]!, key: key, to: &line)
         }
         line += "}"
-        sink.write(line)
+        sink.write(line, urgent: event.level >= .warning)
     }
 
     private func appendValue(_ value: Logger.Metadata.Value, key: String, to line: inout String) {
@@ -62,7 +65,9 @@ public struct JSONLogHandler: LogHandler {
         case .string(let text):
             JSONText.appendString(redactor.value(forKey: key, text), to: &line)
         case .stringConvertible(let convertible):
-            if let number = convertible as? any BinaryInteger {
+            if let number = convertible as? Int {
+                line += String(number)
+            } else if let number = convertible as? any BinaryInteger {
                 line += "\(number)"
             } else if let number = convertible as? Double, number.isFinite {
                 line += "\(number)"
@@ -93,6 +98,13 @@ public struct JSONLogHandler: LogHandler {
 /// never break a log line or forge a new one.
 public enum JSONText {
     public static func appendString(_ text: String, to output: inout String) {
+        // Fast path: printable ASCII without quote or backslash needs no escaping.
+        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C }) {
+            output.append("\"")
+            output.append(text)
+            output.append("\"")
+            return
+        }
         output.append("\"")
         for scalar in text.unicodeScalars {
             switch scalar {

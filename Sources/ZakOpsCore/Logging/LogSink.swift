@@ -5,24 +5,15 @@ import Synchronization
 public protocol LogSink: Sendable {
     /// Writes one complete line (without its newline).
     func write(_ line: String)
+    /// Writes one line that must not wait in a buffer (warnings and errors).
+    func write(_ line: String, urgent: Bool)
+    /// Writes whatever is buffered.
+    func flush()
 }
 
-/// Standard output, one `write(2)` per line so lines from concurrent tasks never interleave.
-public struct StandardOutputSink: LogSink {
-    public init() {}
-
-    public func write(_ line: String) {
-        var bytes = Array(line.utf8)
-        bytes.append(0x0A)
-        bytes.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = Foundation.write(STDOUT_FILENO, buffer.baseAddress! + offset, buffer.count - offset)
-                if written <= 0 { return }
-                offset += written
-            }
-        }
-    }
+extension LogSink {
+    public func write(_ line: String, urgent: Bool) { write(line) }
+    public func flush() {}
 }
 
 /// Keeps lines in memory, for tests that assert what reached the log.
