@@ -18,7 +18,7 @@ struct MigrateCommand: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try await options.load()
-        let logger = Bootstrap.logger(for: settings, sink: LogOutput.sink)
+        let logger = Bootstrap.logger(for: settings, sink: LogOutput.standardError)
         let showStatus = status
         do {
             let current = try await Database.withOpened(settings.database, poolSize: 2, deadline: settings.databaseTimeout, logger: logger) { database in

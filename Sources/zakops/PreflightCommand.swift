@@ -19,7 +19,7 @@ struct PreflightCommand: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try await options.load()
-        let logger = Bootstrap.logger(for: settings, sink: LogOutput.sink)
+        let logger = Bootstrap.logger(for: settings, sink: LogOutput.standardError)
         let finding: Preflight.DatabaseFinding
         do {
             finding = try await Database.withOpened(settings.database, poolSize: 1, deadline: settings.databaseTimeout, logger: logger) { database in

@@ -20,11 +20,15 @@ public final class BufferedLogSink: LogSink {
     public init(descriptor: Int32 = STDOUT_FILENO, interval: Duration = .milliseconds(50), limit: Int = 64 * 1024) {
         self.descriptor = descriptor
         self.limit = limit
-        let nanoseconds = UInt32(interval.components.seconds * 1_000_000 + interval.components.attoseconds / 1_000_000_000_000)
+        let seconds = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
         let thread = Thread { [weak self] in
-            while let sink = self {
-                sink.flush()
-                usleep(nanoseconds)
+            while true {
+                do {
+                    // Hold the sink only while flushing, so it can go away while this sleeps.
+                    guard let sink = self else { return }
+                    sink.flush()
+                }
+                Thread.sleep(forTimeInterval: seconds)
             }
         }
         thread.name = "zakops-log-flush"
