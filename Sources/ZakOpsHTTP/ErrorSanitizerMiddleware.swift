@@ -9,13 +9,9 @@ public struct ErrorSanitizerMiddleware: RouterMiddleware {
     public typealias Context = AppRequestContext
 
     let allowedMethods: AllowedMethods
-    /// In development with `DEBUG=true`, errors are logged with their full reflection.
-    /// The response never changes.
-    let verboseLogs: Bool
 
-    public init(allowedMethods: AllowedMethods, verboseLogs: Bool) {
+    public init(allowedMethods: AllowedMethods) {
         self.allowedMethods = allowedMethods
-        self.verboseLogs = verboseLogs
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -66,9 +62,9 @@ public struct ErrorSanitizerMiddleware: RouterMiddleware {
         if let detail = appError.logDetail { metadata["error_detail"] = .string(detail) }
         if let field = appError.field { metadata["field"] = .string(field) }
         if appError.code.status >= 500 {
-            // The description of driver errors is generic by design (PSQLError hides its
-            // detail); the reflection is logged only when DEBUG is on in development.
-            metadata["error"] = .string(verboseLogs ? String(reflecting: error) : String(describing: error))
+            // `description` only, never the reflection: drivers keep row values and server
+            // detail there (PSQLError's description is generic on purpose).
+            metadata["error"] = .string(String(describing: error))
             context.logger.error("request failed", metadata: metadata)
         } else {
             context.logger.info("request refused", metadata: metadata)

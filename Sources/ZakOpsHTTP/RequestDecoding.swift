@@ -20,10 +20,16 @@ extension Request {
     }
 
     static func appError(for error: DecodingError) -> AppError {
+        // Only the type's declared keys (synthesized CodingKeys are enums) and array indices are
+        // named; a dictionary key is the client's own text, so it becomes `*`.
         func path(_ codingPath: [any CodingKey]) -> String {
-            codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
-                .joined(separator: ".")
-                .replacingOccurrences(of: ".[", with: "[")
+            let text = codingPath.map { key -> String in
+                if let index = key.intValue { return "[\(index)]" }
+                return Mirror(reflecting: key).displayStyle == .enum ? key.stringValue : "*"
+            }
+            .joined(separator: ".")
+            .replacingOccurrences(of: ".[", with: "[")
+            return String(text.prefix(200))
         }
         switch error {
         case .dataCorrupted(let context) where context.codingPath.isEmpty:

@@ -2,7 +2,7 @@ import HTTPTypes
 import ZakOpsCore
 
 /// The one place that owns the security headers: the checklist's six, plus `Cache-Control:
-/// no-store` on the API. `SecurityHeadersMiddleware` applies them to every response.
+/// no-store`. `SecurityHeadersMiddleware` applies them to every response.
 public struct SecurityHeaders: Sendable {
     /// `default-src 'self'` is the checklist's value; the two directives after it only tighten it
     /// (no framing, no plugins), matching X-Frame-Options: DENY.
@@ -19,16 +19,17 @@ public struct SecurityHeaders: Sendable {
             HTTPField(name: .init("Referrer-Policy")!, value: "strict-origin-when-cross-origin"),
             HTTPField(name: .contentSecurityPolicy, value: Self.contentSecurityPolicy),
             HTTPField(name: .strictTransportSecurity, value: Self.strictTransportSecurity),
+            HTTPField(name: .cacheControl, value: "no-store"),
         ]
     }
 
     /// Sets every header on `headers`, replacing any value a handler set.
-    public func apply(to headers: inout HTTPFields, path: String) {
+    ///
+    /// `no-store` goes on every response, not only under `/api`: a path test could be dodged
+    /// (`//api/…` reaches the same handlers), and nothing ZakOps serves should sit in a cache.
+    public func apply(to headers: inout HTTPFields) {
         for field in fields {
             headers[field.name] = field.value
-        }
-        if path == "/api" || path.hasPrefix("/api/") {
-            headers[.cacheControl] = "no-store"
         }
         headers[.server] = nil
     }

@@ -11,7 +11,7 @@ public struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddlewa
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response = try await next(request, context)
-        headers.apply(to: &response.headers, path: request.uri.path)
+        headers.apply(to: &response.headers)
         return response
     }
 }

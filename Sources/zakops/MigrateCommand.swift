@@ -18,10 +18,10 @@ struct MigrateCommand: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try await options.load()
-        let logger = Bootstrap.logger(for: settings, sink: LogOutput.standardError)
+        let logger = Bootstrap.installLogging(for: settings, sink: LogOutput.standardError)
         let showStatus = status
         do {
-            let current = try await Database.withOpened(settings.database, poolSize: 2, deadline: settings.databaseTimeout, logger: logger) { database in
+            let current = try await Database.withOpened(settings: settings, logger: logger) { database in
                 let runner = try MigrationRunner(database: database, logger: logger)
                 if showStatus {
                     let lines = try await runner.status()

@@ -19,10 +19,10 @@ struct PreflightCommand: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try await options.load()
-        let logger = Bootstrap.logger(for: settings, sink: LogOutput.standardError)
+        let logger = Bootstrap.installLogging(for: settings, sink: LogOutput.standardError)
         let finding: Preflight.DatabaseFinding
         do {
-            finding = try await Database.withOpened(settings.database, poolSize: 1, deadline: settings.databaseTimeout, logger: logger) { database in
+            finding = try await Database.withOpened(settings: settings, poolSize: 1, create: false, logger: logger) { database in
                 await ZakOpsServer.inspect(database, logger: logger)
             }
         } catch {

@@ -14,7 +14,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try await options.load()
-        let logger = Bootstrap.logger(for: settings, sink: LogOutput.standardOutput)
+        let logger = Bootstrap.installLogging(for: settings, sink: LogOutput.standardOutput)
         do {
             try await ZakOpsServer.run(settings: settings, logger: logger) { Terminal.print($0) }
         } catch let error as ServeError {

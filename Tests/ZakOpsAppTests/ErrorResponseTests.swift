@@ -45,6 +45,12 @@ struct ErrorResponseTests {
                 #expect(body.error.detail == "must be a whole number")
                 #expect(!response.text.contains(marker))
             }
+            // A dictionary key is the client's own text: the error names the field, not the key.
+            try await server.client.execute(uri: "/api/test/echo", method: .post, headers: json, body: .init(string: "{\"name\": \"x\", \"count\": 1, \"labels\": {\"\(marker)\": \"one\"}}")) { response in
+                #expect(response.status == .badRequest)
+                #expect(response.errorBody?.error.field == "labels.*")
+                #expect(!response.text.contains(marker))
+            }
             try await server.client.execute(uri: "/api/test/echo", method: .post, headers: json, body: .init(string: "{\"count\": 1}")) { response in
                 #expect(response.errorBody?.error.field == "name")
                 #expect(response.errorBody?.error.detail == "is required")

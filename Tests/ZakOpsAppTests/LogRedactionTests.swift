@@ -29,6 +29,7 @@ struct LogRedactionTests {
             _ = try await server.client.execute(uri: "/api/test/echo?password=\(password)&email=\(email)&token=\(token)", method: .post, headers: headers, body: .init(string: #"{"name":"\#(password)","count":1}"#)) { $0.status }
             _ = try await server.client.execute(uri: "/api/test/crash?token=\(token)", method: .get, headers: headers) { $0.status }
             _ = try await server.client.execute(uri: "/no/such/\(email)/route", method: .get, headers: headers) { $0.status }
+            _ = try await server.client.execute(uri: "/api/test/careless-log?password=\(password)&token=\(token)", method: .get, headers: headers) { $0.status }
 
             let secrets = [
                 "token": token, "api key": apiKey, "password": password, "cookie": cookie, "csrf": csrf,
@@ -42,7 +43,13 @@ struct LogRedactionTests {
             let objects = try lines.map { try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
             #expect(objects.allSatisfy { $0["ts"] != nil && $0["level"] != nil && $0["msg"] != nil })
             let requests = objects.filter { $0["msg"] as? String == "request" }
-            #expect(requests.count == 3)
+            #expect(requests.count == 4)
+            // The careless line was written, with every credential replaced.
+            let careless = try #require(objects.first { ($0["msg"] as? String)?.hasPrefix("incoming request") == true })
+            for key in ["authorization", "cookie", "x-csrf-token", "otp"] {
+                #expect(careless[key] as? String == Redactor.redacted, "\(key)")
+            }
+            #expect((careless["credentials"] as? [String: Any])?["pw"] as? String == Redactor.redacted)
             for line in requests {
                 for key in ["method", "route", "status", "duration_ms", "client_ip", "request_id"] {
                     #expect(line[key] != nil, "request log line lacks \(key)")

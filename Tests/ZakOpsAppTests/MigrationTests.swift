@@ -2,7 +2,9 @@ import Foundation
 import NIOCore
 import ZakOpsHTTP
 import Logging
+import PostgresNIO
 import SQLKit
+import SQLiteNIO
 import Testing
 import ZakOpsCore
 @testable import ZakOpsStore
@@ -41,7 +43,7 @@ struct MigrationTests {
                         .run()
                 }
             }
-            await #expect(throws: (any Error).self) {
+            let duplicate = await #expect(throws: (any Error).self) {
                 try await database.transaction { sql in
                     try await sql.insert(into: "operators")
                         .columns("id", "email", "name", "role", "password_hash", "created_at", "updated_at")
@@ -49,6 +51,8 @@ struct MigrationTests {
                         .run()
                 }
             }
+            // A constraint violation from the driver, not a connection failure.
+            #expect(duplicate is PSQLError || duplicate is SQLiteError)
         }
     }
 
@@ -67,6 +71,21 @@ struct MigrationTests {
             await #expect(throws: StoreError.self) { try await runner.migrate() }
             #expect(try await runner.status().first?.state == .changed)
         }
+    }
+
+    @Test("two runners at once apply each migration exactly once")
+    func concurrentRunners() async throws {
+        let location = try await TestDatabase.fresh()
+        let logger = self.logger
+        async let first = Database.withOpened(location, poolSize: 1, deadline: .seconds(10), logger: logger) { database in
+            try await MigrationRunner(database: database, logger: logger).migrate()
+        }
+        async let second = Database.withOpened(location, poolSize: 1, deadline: .seconds(10), logger: logger) { database in
+            try await MigrationRunner(database: database, logger: logger).migrate()
+        }
+        let (a, b) = try await (first, second)
+        let all = try MigrationCatalog.migrations(for: location.dialectName == "sqlite" ? .sqlite : .postgres).map(\.version)
+        #expect((a + b).sorted() == all.sorted())
     }
 
     @Test("a failing migration is rolled back and not recorded")

@@ -39,12 +39,14 @@ struct SecurityHeadersTests {
         }
     }
 
-    @Test("API responses are not cached; X-XSS-Protection is one setting away from 0")
+    @Test("no response is cacheable, not even through //api; X-XSS-Protection is one setting away from 0")
     func cacheAndXSS() async throws {
         try await TestServer.run(configure: { $0.xssProtection = .off }) { server in
-            try await server.client.execute(uri: "/api/nothing", method: .get) { response in
-                #expect(response.headers[.cacheControl] == "no-store")
-                #expect(response.headers[HTTPField.Name("X-XSS-Protection")!] == "0")
+            for path in ["/api/nothing", "//api/test/db", "/health/live"] {
+                try await server.client.execute(uri: path, method: .get) { response in
+                    #expect(response.headers[.cacheControl] == "no-store", "\(path)")
+                    #expect(response.headers[HTTPField.Name("X-XSS-Protection")!] == "0")
+                }
             }
         }
     }

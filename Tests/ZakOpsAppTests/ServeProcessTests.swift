@@ -66,6 +66,7 @@ struct ServeProcessTests {
         ("DEBUG", "true"),
         ("SESSION_SECRET_FILE", nil),
         ("CORS_ORIGINS", nil),
+        ("CORS_ORIGINS", "http://app.example.com"),
         ("PUBLIC_BASE_URL", "http://zakops.example.com"),
         ("TRUSTED_PROXIES", nil),
     ]
@@ -79,15 +80,34 @@ struct ServeProcessTests {
         environment[name] = value
         let child = try ZakOpsProcess(["serve"], environment: environment)
         var everListened = false
-        while child.process.isRunning {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while child.process.isRunning && ContinuousClock.now < deadline {
             if await RawHTTP.listening(port: port) { everListened = true }
             try await Task.sleep(for: .milliseconds(20))
         }
-        let status = try await child.wait()
+        let status = try await child.wait(timeout: .seconds(5))
         #expect(status != 0, "\(name)")
         #expect(!everListened, "\(name)")
         #expect(child.stderr.contains("refusing to start in production: preflight failed"), "\(name)")
         #expect(child.stderr.contains("FAIL"), "\(name)")
+    }
+
+    @Test("production refuses a session secret read from .env, and a weak one")
+    func secretProvenance() async throws {
+        let location = try await Self.migrated()
+        var environment = try Self.productionEnvironment(location: location, port: ZakOpsProcess.freePort())
+        environment["SESSION_SECRET_FILE"] = nil
+        let folder = try TemporaryFolder.make()
+        try "SESSION_SECRET=\(TestSecrets.sessionSecret())\n".write(to: folder.appendingPathComponent(".env"), atomically: true, encoding: .utf8)
+        let fromDotEnv = try await ZakOpsProcess.run(["serve"], environment: environment, directory: folder)
+        #expect(fromDotEnv.status == 1)
+        #expect(fromDotEnv.stderr.contains("read from a .env file: SESSION_SECRET"))
+
+        environment["SESSION_SECRET"] = "change-me-" + RandomToken.base32(RandomToken.bytes(40))
+        let weak = try await ZakOpsProcess.run(["serve"], environment: environment)
+        #expect(weak.status == 1)
+        #expect(weak.stderr.contains("SESSION_SECRET looks like an example or placeholder value"))
+        #expect(TestSecrets.leaks(weak.stderr + weak.stdout, ["secret": environment["SESSION_SECRET"]!]) == [])
     }
 
     @Test("a changed migration checksum refuses a production start and names the migration")
@@ -111,9 +131,22 @@ struct ServeProcessTests {
         #expect(status.stdout.contains("0001_create_operators  changed"))
     }
 
+    @Test("production never creates a missing SQLite database: it reports it unreachable")
+    func missingSQLiteFile() async throws {
+        guard TestDatabase.backend == .sqlite else { return }
+        let location = try await TestDatabase.fresh()
+        guard case .sqlite(let path) = location else { return }
+        let result = try await ZakOpsProcess.run(["serve"], environment: try Self.productionEnvironment(location: location, port: ZakOpsProcess.freePort()))
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("the database cannot be reached"))
+        #expect(!FileManager.default.fileExists(atPath: path))
+    }
+
     @Test("production refuses to start with pending migrations and names them")
     func pendingRefuses() async throws {
         let location = try await TestDatabase.fresh()
+        // An existing but empty database (a production check never creates one).
+        try await Database.withOpened(location, poolSize: 1, deadline: .seconds(10), logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })) { _ in }
         let result = try await ZakOpsProcess.run(["serve"], environment: try Self.productionEnvironment(location: location, port: ZakOpsProcess.freePort()))
         #expect(result.status != 0)
         #expect(result.stderr.contains("pending: 0001_create_operators, 0002_create_settings"))

@@ -19,6 +19,14 @@ struct PreflightTests {
 
     static let current = Preflight.DatabaseFinding.reachable(MigrationState())
 
+    @Test("secrets made the documented ways pass the strength check")
+    func strongSecrets() {
+        let base64 = Data(RandomToken.bytes(48)).base64EncodedString()
+        let hex = RandomToken.bytes(32).map { String(format: "%02x", $0) }.joined()
+        #expect(SecretStrength.weakness(of: base64) == nil)
+        #expect(SecretStrength.weakness(of: hex) == nil)
+    }
+
     @Test("safe production settings pass")
     func passes() {
         let report = Preflight.evaluate(Self.safeProduction(), database: Self.current)
@@ -35,11 +43,13 @@ struct PreflightTests {
         ("short session secret", "session_secret", { $0.sessionSecret = Secret(RandomToken.base32(RandomToken.bytes(10))) }),
         ("example session secret", "session_secret", { $0.sessionSecret = Secret("change-me-to-a-long-random-string-please-0123456789") }),
         ("low-entropy session secret", "session_secret", { $0.sessionSecret = Secret(String(repeating: "ab", count: 32)) }),
+        ("24 random bytes in base64 (too few)", "session_secret", { $0.sessionSecret = Secret(Data(RandomToken.bytes(24)).base64EncodedString()) }),
+        ("a passphrase", "session_secret", { $0.sessionSecret = Secret("correct horse battery staple sentence with many more words") }),
         ("secret from .env", "secrets_not_dotenv", { $0.secretSources["SESSION_SECRET"] = .dotEnvFile }),
         ("no CORS origins", "cors_origins", { $0.corsOrigins = [] }),
         ("http CORS origin", "cors_origins", { $0.corsOrigins = ["http://app.example.com"] }),
         ("no TLS and no proxy", "https", { $0.trustedProxies = [] }),
-        ("unreadable TLS files", "https", { $0.tlsCertFile = "/nonexistent/cert.pem"; $0.tlsKeyFile = "/nonexistent/key.pem" }),
+        ("TLS files without a TLS listener", "https", { $0.trustedProxies = []; $0.tlsCertFile = "/etc/zakops/cert.pem"; $0.tlsKeyFile = "/etc/zakops/key.pem" }),
         ("no PUBLIC_BASE_URL", "public_base_url", { $0.publicBaseURL = nil }),
         ("http PUBLIC_BASE_URL", "public_base_url", { $0.publicBaseURL = "http://zakops.example.com" }),
         ("remote PostgreSQL without TLS", "database_tls", {

@@ -105,6 +105,16 @@ struct SettingsLoaderTests {
         #expect(!explicit.isLoopback)
     }
 
+    @Test("a database password with %, @ and / is decoded exactly once")
+    func percentEncodedPassword() throws {
+        guard case .postgres(let location) = try DatabaseLocation.parse("postgres://zak%40ops:50%25off%2F%40x%2541@db.internal/zakops") else {
+            Issue.record("not postgres"); return
+        }
+        #expect(location.username == "zak@ops")
+        let decoded = location.password?.value == "50%off/@x%41"
+        #expect(decoded)
+    }
+
     @Test("CIDR blocks contain what they should")
     func cidr() throws {
         let block = try #require(CIDR("10.0.0.0/8"))

@@ -20,6 +20,15 @@ public enum Bootstrap {
         JSONLogHandler.logger(label: "zakops", level: settings.logLevel, sink: sink, redactor: redactor(for: settings))
     }
 
+    /// Routes every logger of the process, libraries' included, through the JSON handler and
+    /// its redaction, and returns the application's logger. Once per process (the executable).
+    public static func installLogging(for settings: Settings, sink: any LogSink) -> Logger {
+        let redactor = redactor(for: settings)
+        let level = settings.logLevel
+        LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level, sink: sink, redactor: redactor) }
+        return logger(for: settings, sink: sink)
+    }
+
     /// A redactor that knows this deployment's secret values.
     public static func redactor(for settings: Settings) -> Redactor {
         var secrets: [String] = []

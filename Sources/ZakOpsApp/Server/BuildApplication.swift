@@ -30,7 +30,7 @@ public func buildApplication(
         [
             RequestLogMiddleware(),
             SecurityHeadersMiddleware(SecurityHeaders(xssProtection: settings.xssProtection)),
-            ErrorSanitizerMiddleware(allowedMethods: allowed, verboseLogs: settings.debug && !settings.isProduction),
+            ErrorSanitizerMiddleware(allowedMethods: allowed),
             BodyLimitMiddleware(limit: settings.bodyLimitBytes),
         ],
         around: router.buildResponder()

@@ -13,21 +13,25 @@ public enum ZakOpsServer {
     /// to start (no port is bound then).
     public static func run(settings: Settings, logger: Logger, report: @Sendable (String) -> Void) async throws {
         // Checks use their own short-lived connection pool: a PostgreSQL pool runs only once.
-        try await Database.withOpened(settings.database, poolSize: 2, deadline: settings.databaseTimeout, logger: logger) { database in
-            try await prepare(database: database, settings: settings, logger: logger, report: report)
+        // In production they only inspect: a missing SQLite file is not created.
+        do {
+            try await Database.withOpened(settings: settings, create: !settings.isProduction, logger: logger) { database in
+                try await prepare(database: database, settings: settings, logger: logger, report: report)
+            }
+        } catch StoreError.unavailable where settings.isProduction {
+            try await prepare(database: nil, settings: settings, logger: logger, report: report)
+        } catch StoreError.unavailable {
+            throw ServeError.databaseUnavailable
         }
 
-        let database = try await Database.open(settings.database, poolSize: settings.databasePoolSize, deadline: settings.databaseTimeout, logger: logger)
-
-        let app = try buildApplication(settings: settings, database: database, logger: logger)
-        var configuration = ServiceGroupConfiguration(
-            services: [.init(service: app)],
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger
-        )
-        // In-flight requests get this long to finish; then they are cancelled.
-        configuration.maximumGracefulShutdownDuration = settings.shutdownGrace
-        let group = ServiceGroup(configuration: configuration)
+        let database = try await Database.open(settings: settings, logger: logger)
+        let group: ServiceGroup
+        do {
+            group = serviceGroup(for: try buildApplication(settings: settings, database: database, logger: logger), settings: settings, logger: logger)
+        } catch {
+            await database.close()
+            throw error
+        }
         logger.info("server starting", metadata: [
             "environment": .string(settings.environment.rawValue),
             "address": .string("\(settings.httpHost):\(settings.httpPort)"),
@@ -43,15 +47,29 @@ public enum ZakOpsServer {
         logger.info("server stopped")
     }
 
-    /// Preflight in production, migrations in development.
-    static func prepare(database: Database, settings: Settings, logger: Logger, report: @Sendable (String) -> Void) async throws {
+    /// The ServiceGroup `serve` runs: stops on SIGTERM or SIGINT, giving in-flight requests
+    /// `SHUTDOWN_GRACE_SECONDS` to finish before they are cancelled.
+    public static func serviceGroup(for app: some Service, settings: Settings, logger: Logger) -> ServiceGroup {
+        var configuration = ServiceGroupConfiguration(
+            services: [.init(service: app)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        )
+        configuration.maximumGracefulShutdownDuration = settings.shutdownGrace
+        return ServiceGroup(configuration: configuration)
+    }
+
+    /// Preflight in production, migrations in development. A nil database is one that cannot
+    /// be opened (preflight reports it).
+    static func prepare(database: Database?, settings: Settings, logger: Logger, report: @Sendable (String) -> Void) async throws {
         do {
             if settings.isProduction {
-                let finding = await inspect(database, logger: logger)
+                var finding = Preflight.DatabaseFinding.unreachable
+                if let database { finding = await inspect(database, logger: logger) }
                 let result = Preflight.evaluate(settings, database: finding)
                 report(result.text)
                 guard result.ok else { throw ServeError.preflightFailed(result) }
-            } else {
+            } else if let database {
                 do {
                     let applied = try await MigrationRunner(database: database, logger: logger).migrate()
                     if !applied.isEmpty {
@@ -61,6 +79,8 @@ public enum ZakOpsServer {
                     let state = try await MigrationRunner(database: database, logger: logger).state()
                     throw ServeError.migrationsNotCurrent(state)
                 }
+            } else {
+                throw ServeError.databaseUnavailable
             }
         } catch StoreError.unavailable {
             throw ServeError.databaseUnavailable

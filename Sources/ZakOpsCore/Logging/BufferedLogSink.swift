@@ -61,8 +61,15 @@ public final class BufferedLogSink: LogSink {
                 var offset = 0
                 while offset < bytes.count {
                     let written = Foundation.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-                    if written <= 0 { return }
-                    offset += written
+                    if written > 0 {
+                        offset += written
+                    } else if written < 0 && errno == EINTR {
+                        continue
+                    } else if written < 0 && errno == EAGAIN {
+                        usleep(1_000)  // a non-blocking output that is full: wait, do not spin
+                    } else {
+                        return  // the output is gone (closed pipe, full disk): nothing to retry
+                    }
                 }
             }
         }

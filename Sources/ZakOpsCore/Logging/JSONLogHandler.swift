@@ -60,25 +60,30 @@ public struct JSONLogHandler: LogHandler {
         sink.write(line, urgent: event.level >= .warning)
     }
 
-    private func appendValue(_ value: Logger.Metadata.Value, key: String, to line: inout String) {
+    /// Writes one metadata value. A sensitive key redacts its whole value, whatever its type,
+    /// nested values included.
+    private func appendValue(_ value: Logger.Metadata.Value, key: String, to line: inout String, sensitive: Bool = false) {
+        let sensitive = sensitive || Redactor.isSensitiveKey(key)
         switch value {
         case .string(let text):
-            JSONText.appendString(redactor.value(forKey: key, text), to: &line)
+            JSONText.appendString(sensitive ? Redactor.redacted : redactor.scrub(text), to: &line)
         case .stringConvertible(let convertible):
-            if let number = convertible as? Int {
+            if sensitive {
+                JSONText.appendString(Redactor.redacted, to: &line)
+            } else if let number = convertible as? Int {
                 line += String(number)
             } else if let number = convertible as? any BinaryInteger {
                 line += "\(number)"
             } else if let number = convertible as? Double, number.isFinite {
                 line += "\(number)"
             } else {
-                JSONText.appendString(redactor.value(forKey: key, convertible.description), to: &line)
+                JSONText.appendString(redactor.scrub(convertible.description), to: &line)
             }
         case .array(let values):
             line += "["
             for (index, item) in values.enumerated() {
                 if index > 0 { line += "," }
-                appendValue(item, key: key, to: &line)
+                appendValue(item, key: key, to: &line, sensitive: sensitive)
             }
             line += "]"
         case .dictionary(let dictionary):
@@ -87,7 +92,7 @@ public struct JSONLogHandler: LogHandler {
                 if index > 0 { line += "," }
                 JSONText.appendString(nestedKey, to: &line)
                 line += ":"
-                appendValue(dictionary[nestedKey]!, key: nestedKey, to: &line)
+                appendValue(dictionary[nestedKey]!, key: nestedKey, to: &line, sensitive: sensitive)
             }
             line += "}"
         }

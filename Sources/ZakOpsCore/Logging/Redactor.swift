@@ -44,10 +44,6 @@ public struct Redactor: Sendable {
         return sensitiveKeyFragments.contains { normalized.contains($0) }
     }
 
-    /// The value of field `key`, redacted by name or scrubbed as text.
-    public func value(forKey key: String, _ value: String) -> String {
-        Self.isSensitiveKey(key) ? Self.redacted : scrub(value)
-    }
 
     /// Free text with every secret-looking part replaced and e-mail addresses masked.
     public func scrub(_ text: String) -> String {
@@ -60,17 +56,26 @@ public struct Redactor: Sendable {
         let markers = TextMarkers(output)
         if markers.isEmpty { return output }
         if markers.contains(.url) {
-            output = output.replacing(/([A-Za-z][A-Za-z0-9+.\-]*:\/\/)[^\/\s@]*@/) { "\($0.output.1)\(Self.redacted)@" }
+            // Up to the last `@` of the authority: a raw `@` inside a password must not end it.
+            output = output.replacing(/([A-Za-z][A-Za-z0-9+.\-]*:\/\/)[^\/\s?#]*@/) { "\($0.output.1)\(Self.redacted)@" }
         }
         if markers.contains(.authScheme) {
-            output = output.replacing(/(?i)\b(bearer|basic)\s+[A-Za-z0-9\-._~+\/=]+/) { "\($0.output.1) \(Self.redacted)" }
+            output = output.replacing(/(?i)\bbearer\s+[A-Za-z0-9\-._~+\/=]+/) { _ in "Bearer \(Self.redacted)" }
+            // Basic credentials are base64: require a token of that shape, not any word.
+            output = output.replacing(/(?i)\bbasic\s+[A-Za-z0-9+\/]{8,}={0,2}/) { _ in "Basic \(Self.redacted)" }
         }
         if markers.contains(.apiKey) {
             output = output.replacing(/zk_[A-Za-z0-9_\-]+/) { _ in "zk_" + Self.redacted }
         }
         if markers.contains(.assignment) {
+            // Whole header values: a Cookie or Authorization line is a credential to its end.
+            output = output.replacing(/(?im)\b((?:set-)?cookie|authorization|x-csrf-token)(\s*:\s*)[^\r\n]+/) { match in
+                "\(match.output.1)\(match.output.2)\(Self.redacted)"
+            }
+            // `name=value`, `name: value` and `"name": "value"` where the name says secret; quoted
+            // values may contain escaped quotes.
             output = output.replacing(
-                /(?i)\b([a-z_\-]*(?:password|passwd|secret|token|api[_\-]?key|session|cookie|authorization)[a-z_\-]*)("?\s*[=:]\s*)("[^"]*"|[^\s&,;"]+)/
+                /(?i)\b([a-z0-9_.\-]*(?:password|passwd|secret|token|api[_\-]?key|session|cookie|authorization|credential)[a-z0-9_.\-]*)("?\s*[=:]\s*)("(?:[^"\\]|\\.)*"|[^\s&,;"]+)/
             ) { match in
                 let value = String(match.output.3)
                 return value == Self.redacted ? String(match.output.0) : "\(match.output.1)\(match.output.2)\(Self.redacted)"

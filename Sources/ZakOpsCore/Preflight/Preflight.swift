@@ -118,23 +118,15 @@ public enum Preflight {
 
     private static func httpsCheck(_ settings: Settings) -> PreflightCheck {
         let item = "HTTPS only (HTTP redirects to HTTPS)"
-        if let cert = settings.tlsCertFile, let key = settings.tlsKeyFile {
-            let manager = FileManager.default
-            guard manager.isReadableFile(atPath: cert), manager.isReadableFile(atPath: key) else {
-                return PreflightCheck(id: "https", status: .fail, item: item, detail: "TLS_CERT_FILE or TLS_KEY_FILE cannot be read",
-                                      fix: "Point TLS_CERT_FILE and TLS_KEY_FILE at readable PEM files.")
-            }
-            let pem = manager.contents(atPath: cert).map { String(decoding: $0, as: UTF8.self) } ?? ""
-            guard pem.contains("-----BEGIN CERTIFICATE-----") else {
-                return PreflightCheck(id: "https", status: .fail, item: item, detail: "TLS_CERT_FILE holds no PEM certificate",
-                                      fix: "Point TLS_CERT_FILE at the PEM certificate chain.")
-            }
-            return PreflightCheck(id: "https", status: .pass, item: item, detail: "TLS certificate and key are configured", fix: "")
-        }
         if !settings.trustedProxies.isEmpty {
             return PreflightCheck(id: "https", status: .pass, item: item, detail: "TLS ends at a trusted proxy (TRUSTED_PROXIES)", fix: "")
         }
-        return PreflightCheck(id: "https", status: .fail, item: item, detail: "neither TLS files nor TRUSTED_PROXIES are configured",
-                              fix: "Set TLS_CERT_FILE and TLS_KEY_FILE, or terminate TLS at a proxy listed in TRUSTED_PROXIES.")
+        // ZakOps's own TLS listener arrives with the network-security issue; until then TLS
+        // files alone would leave the server speaking plain HTTP.
+        let detail = settings.tlsCertFile != nil
+            ? "TLS_CERT_FILE is set, but this version serves plain HTTP only"
+            : "TRUSTED_PROXIES is not configured, so nothing terminates TLS"
+        return PreflightCheck(id: "https", status: .fail, item: item, detail: detail,
+                              fix: "Terminate TLS at a load balancer or proxy and list its address in TRUSTED_PROXIES.")
     }
 }

@@ -78,7 +78,8 @@ public struct PostgresLocation: Sendable, Equatable {
         guard let components = URLComponents(string: text), let host = components.host, !host.isEmpty else {
             throw invalid
         }
-        guard let user = components.user?.removingPercentEncoding, !user.isEmpty else {
+        // URLComponents.user and .password are already percent-decoded: decode once only.
+        guard let user = components.user, !user.isEmpty else {
             throw SettingsError(setting: setting, reason: "must name a user (postgres://USER@HOST/DATABASE)")
         }
         let database = String(components.path.drop(while: { $0 == "/" }))
@@ -108,7 +109,7 @@ public struct PostgresLocation: Sendable, Equatable {
             host: host,
             port: port,
             username: user,
-            password: components.password?.removingPercentEncoding.map(Secret.init),
+            password: components.password.map(Secret.init),
             database: database,
             tls: tls,
             tlsExplicit: explicit

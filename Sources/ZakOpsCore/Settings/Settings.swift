@@ -12,6 +12,8 @@ public struct Settings: Sendable {
     /// Upper bound for acquiring a connection and running one statement before the request
     /// fails with 503 `DATABASE_UNAVAILABLE`.
     public var databaseTimeout: Duration = .seconds(5)
+    /// PostgreSQL `statement_timeout`: the longest any one request-path statement may run.
+    public var databaseStatementTimeout: Duration = .seconds(30)
     public var authRequired: Bool = true
     public var debug: Bool = false
     public var sessionSecret: Secret?

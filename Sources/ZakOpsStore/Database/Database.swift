@@ -32,11 +32,16 @@ public final class Database: Sendable {
 
     /// Opens the database `location` names. For PostgreSQL the pool only connects once
     /// `run()` is running: add `services` to the ServiceGroup, or use `withOpened`.
-    public static func open(_ location: DatabaseLocation, poolSize: Int, deadline: Duration, logger: Logger) async throws -> Database {
+    /// With `create: false` a missing SQLite file is an error instead of a new database
+    /// (checks must not change what they inspect).
+    public static func open(
+        _ location: DatabaseLocation, poolSize: Int, deadline: Duration, statementTimeout: Duration = .seconds(30),
+        create: Bool = true, logger: Logger
+    ) async throws -> Database {
         switch location {
         case .sqlite(let path):
             do {
-                let pool = try await SQLiteConnectionPool.open(path: path, size: min(poolSize, 8), busyTimeout: deadline, logger: logger)
+                let pool = try await SQLiteConnectionPool.open(path: path, size: min(poolSize, 8), busyTimeout: deadline, create: create, logger: logger)
                 return Database(dialect: .sqlite, backend: .sqlite(pool), deadline: deadline, logger: logger)
             } catch let error as StoreError {
                 throw error
@@ -44,7 +49,7 @@ public final class Database: Sendable {
                 throw StoreError.unavailable(reason: "cannot open the SQLite file (\(String(describing: error)))")
             }
         case .postgres(let postgres):
-            let configuration = PostgresClient.Configuration(location: postgres, poolSize: poolSize, connectTimeout: deadline)
+            let configuration = PostgresClient.Configuration(location: postgres, poolSize: poolSize, connectTimeout: deadline, statementTimeout: statementTimeout)
             let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
             return Database(dialect: .postgres, backend: .postgres(client), deadline: deadline, logger: logger)
         }
@@ -53,10 +58,11 @@ public final class Database: Sendable {
     /// Opens the database, runs its background work for the duration of `body`, then closes it.
     /// For commands that run outside the server's ServiceGroup.
     public static func withOpened<T: Sendable>(
-        _ location: DatabaseLocation, poolSize: Int, deadline: Duration, logger: Logger,
+        _ location: DatabaseLocation, poolSize: Int, deadline: Duration, statementTimeout: Duration = .seconds(30),
+        create: Bool = true, logger: Logger,
         _ body: @Sendable (Database) async throws -> T
     ) async throws -> T {
-        let database = try await open(location, poolSize: poolSize, deadline: deadline, logger: logger)
+        let database = try await open(location, poolSize: poolSize, deadline: deadline, statementTimeout: statementTimeout, create: create, logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             if let service = database.service {
                 group.addTask { try await service.run() }
@@ -89,44 +95,32 @@ public final class Database: Sendable {
 
     /// Runs `work` on one connection, outside an explicit transaction.
     public func read<T: Sendable>(_ work: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await guarded { [backend] in
-            switch backend {
-            case .sqlite(let pool):
-                return try await pool.withConnection { try await work($0.sql(queryLogLevel: nil)) }
-            case .postgres(let client):
-                return try await client.withConnection { try await work($0.sql(queryLogLevel: nil)) }
-            }
-        }
+        try await withConnection { connection in try await work(connection.sql) }
     }
 
     /// Runs `work` in one transaction: committed if it returns, rolled back if it throws.
+    /// Errors from `work` come out unchanged (an `AppError` stays an `AppError`).
     public func transaction<T: Sendable>(_ work: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await guarded { [backend] in
-            switch backend {
-            case .sqlite(let pool):
-                return try await pool.withConnection { connection in
-                    try await SQLiteTransaction.run(on: connection) { try await work(connection.sql(queryLogLevel: nil)) }
-                }
-            case .postgres(let client):
-                return try await client.withTransaction(logger: Logger(label: "zakops.db")) { connection in
-                    try await work(connection.sql(queryLogLevel: nil))
-                }
-            }
+        try await withConnection { connection in
+            try await connection.inTransaction { try await work(connection.sql) }
         }
     }
 
-    /// Runs `work` with a raw connection handle, without a deadline. For migrations only, which
-    /// need session-level statements (advisory locks, BEGIN/COMMIT around DDL).
-    func withMigrationConnection<T: Sendable>(_ work: @escaping @Sendable (MigrationConnection) async throws -> T) async throws -> T {
+    /// Runs `work` with a leased connection: the wait for it is bounded by the deadline, and
+    /// driver connection failures become `StoreError.unavailable`.
+    func withConnection<T: Sendable>(_ work: @escaping @Sendable (LeasedConnection) async throws -> T) async throws -> T {
         do {
-            switch backend {
-            case .sqlite(let pool):
-                return try await pool.withConnection { try await work(.sqlite($0)) }
-            case .postgres(let client):
-                return try await withDeadline(deadline) {
-                    try await client.withConnection { connection in
-                        // The connection is leased; migrations themselves may take longer than the deadline.
-                        try await work(.postgres(connection))
+            return try await withLeaseDeadline(deadline) { [backend] flag in
+                switch backend {
+                case .sqlite(let pool):
+                    return try await pool.withConnection { connection in
+                        flag.markLeased()
+                        return try await work(.sqlite(connection))
+                    }
+                case .postgres(let client):
+                    return try await client.withConnection { connection in
+                        flag.markLeased()
+                        return try await work(.postgres(connection))
                     }
                 }
             }
@@ -142,14 +136,6 @@ public final class Database: Sendable {
         }
     }
 
-    private func guarded<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) async throws -> T {
-        do {
-            return try await withDeadline(deadline, work)
-        } catch {
-            throw Self.classify(error)
-        }
-    }
-
     private static func classify(_ error: any Error) -> any Error {
         if error is StoreError { return error }
         if error is CancellationError { return StoreError.unavailable(reason: "cancelled while waiting for the database") }
@@ -160,15 +146,54 @@ public final class Database: Sendable {
     }
 }
 
-/// A connection handed to the migration runner.
-enum MigrationConnection: Sendable {
+/// One connection leased from either pool.
+enum LeasedConnection: Sendable {
     case sqlite(SQLiteConnection)
     case postgres(PostgresConnection)
 
+    /// SQLKit over this connection, with query logging off: bound values can be credentials.
     var sql: any SQLDatabase {
         switch self {
         case .sqlite(let connection): connection.sql(queryLogLevel: nil)
         case .postgres(let connection): connection.sql(queryLogLevel: nil)
         }
     }
+
+    /// Runs `work` between BEGIN and COMMIT, rolling back if it throws. Errors pass through
+    /// unwrapped (PostgresClient's own `withTransaction` would wrap them).
+    ///
+    /// SQLite uses `BEGIN IMMEDIATE`: it takes the write lock up front, so two writers wait on
+    /// `busy_timeout` instead of deadlocking when both try to upgrade a read lock.
+    func inTransaction<T: Sendable>(_ work: () async throws -> T) async throws -> T {
+        try await execute(isSQLite ? .beginImmediate : .begin)
+        do {
+            let result = try await work()
+            try await execute(.commit)
+            return result
+        } catch {
+            try? await execute(.rollback)
+            throw error
+        }
+    }
+
+    var isSQLite: Bool {
+        if case .sqlite = self { return true }
+        return false
+    }
+
+    /// Transaction control statements only: constant text, nothing spliced.
+    private func execute(_ statement: TransactionStatement) async throws {
+        switch self {
+        case .sqlite(let connection): _ = try await connection.query(statement.rawValue, [])
+        case .postgres(let connection): try await connection.query(PostgresQuery(unsafeSQL: statement.rawValue), logger: connection.logger)
+        }
+    }
+}
+
+/// The only statements `LeasedConnection` runs itself.
+enum TransactionStatement: String {
+    case begin = "BEGIN"
+    case beginImmediate = "BEGIN IMMEDIATE"
+    case commit = "COMMIT"
+    case rollback = "ROLLBACK"
 }

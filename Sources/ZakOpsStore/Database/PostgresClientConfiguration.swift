@@ -7,7 +7,7 @@ extension PostgresClient.Configuration {
     ///
     /// `require` verifies the server certificate and host name (NIOSSL's default full
     /// verification), which is what `sslmode=verify-full` means elsewhere.
-    init(location: PostgresLocation, poolSize: Int, connectTimeout: Duration) {
+    init(location: PostgresLocation, poolSize: Int, connectTimeout: Duration, statementTimeout: Duration) {
         let tls: PostgresClient.Configuration.TLS
         switch location.tls {
         case .disable: tls = .disable
@@ -24,6 +24,12 @@ extension PostgresClient.Configuration {
         )
         options.maximumConnections = poolSize
         options.connectTimeout = connectTimeout
-        options.additionalStartupParameters = [("application_name", "zakops")]
+        // Server-side bounds for every statement of the session: a query stuck on a lock fails
+        // after the connection deadline, a runaway one after the statement timeout.
+        options.additionalStartupParameters = [
+            ("application_name", "zakops"),
+            ("lock_timeout", "\(connectTimeout.components.seconds)s"),
+            ("statement_timeout", "\(statementTimeout.components.seconds)s"),
+        ]
     }
 }

@@ -17,8 +17,12 @@ actor SQLiteConnectionPool {
     private var closed = false
 
     /// Opens `size` connections to `path`, creating the folder (0700) and file (0600) if needed.
-    static func open(path: String, size: Int, busyTimeout: Duration, logger: Logger) async throws -> SQLiteConnectionPool {
-        try prepareFile(at: path)
+    static func open(path: String, size: Int, busyTimeout: Duration, create: Bool, logger: Logger) async throws -> SQLiteConnectionPool {
+        if create {
+            try prepareFile(at: path)
+        } else if !FileManager.default.fileExists(atPath: path) {
+            throw StoreError.unavailable(reason: "the SQLite file does not exist")
+        }
         var connections: [SQLiteConnection] = []
         do {
             for _ in 0..<max(1, size) {

@@ -71,23 +71,31 @@ public struct MigrationRunner: Sendable {
 
     /// Applies every pending migration, each in its own transaction, and returns their versions.
     /// Refuses (changing nothing) when an applied migration's checksum differs from this binary's.
+    ///
+    /// Only the wait for a connection is bounded; the migrations themselves may take as long as
+    /// they need. Two runners at once apply each version once: PostgreSQL serializes them with an
+    /// advisory lock, and on both dialects each migration re-checks the ledger inside its own
+    /// transaction (SQLite's `BEGIN IMMEDIATE` holds the file's write lock).
     @discardableResult
     public func migrate() async throws -> [String] {
         let migrations = self.migrations
         let logger = self.logger
-        return try await database.withMigrationConnection { connection in
+        return try await database.withConnection { connection in
             try await Self.withLock(connection) {
                 try await Self.createLedger(connection)
-                let applied = try await Self.readLedger(connection.sql)
-                let state = Self.compare(known: migrations, applied: applied)
+                let state = Self.compare(known: migrations, applied: try await Self.readLedger(connection.sql))
                 guard state.changed.isEmpty, state.unknown.isEmpty else {
                     throw StoreError.schemaMismatch(state.summary)
                 }
                 var done: [String] = []
                 for migration in migrations where state.pending.contains(migration.version) {
-                    try await Self.apply(migration, on: connection)
-                    logger.info("migration applied", metadata: ["version": .string(migration.version)])
-                    done.append(migration.version)
+                    let applied = try await connection.inTransaction {
+                        try await Self.apply(migration, on: connection)
+                    }
+                    if applied {
+                        logger.info("migration applied", metadata: ["version": .string(migration.version)])
+                        done.append(migration.version)
+                    }
                 }
                 return done
             }
@@ -118,7 +126,7 @@ public struct MigrationRunner: Sendable {
         return try await query.first() != nil
     }
 
-    private static func createLedger(_ connection: MigrationConnection) async throws {
+    private static func createLedger(_ connection: LeasedConnection) async throws {
         try await connection.sql.execute(sql: SQLRaw("""
             CREATE TABLE IF NOT EXISTS schema_migrations (
                 version TEXT PRIMARY KEY,
@@ -143,46 +151,44 @@ public struct MigrationRunner: Sendable {
             }
     }
 
-    private static func apply(_ migration: Migration, on connection: MigrationConnection) async throws {
+    /// Applies one migration inside the caller's transaction; false if another runner already did.
+    private static func apply(_ migration: Migration, on connection: LeasedConnection) async throws -> Bool {
         let sql = connection.sql
-        try await sql.execute(sql: SQLRaw(connection.beginStatement)) { _ in }
-        do {
-            for statement in migration.statements {
-                try await sql.execute(sql: SQLRaw(statement)) { _ in }
-            }
-            try await sql.insert(into: "schema_migrations")
-                .columns("version", "checksum", "applied_at")
-                .values(SQLBind(migration.version), SQLBind(migration.checksum), SQLBind(Timestamp.now()))
-                .run()
-            try await sql.execute(sql: SQLRaw("COMMIT")) { _ in }
-        } catch {
-            try? await sql.execute(sql: SQLRaw("ROLLBACK")) { _ in }
-            throw error
+        let recorded = try await sql.select().column("version").from("schema_migrations")
+            .where("version", .equal, SQLBind(migration.version))
+            .first()
+        guard recorded == nil else { return false }
+        for statement in migration.statements {
+            try await sql.execute(sql: SQLRaw(statement)) { _ in }
         }
+        try await sql.insert(into: "schema_migrations")
+            .columns("version", "checksum", "applied_at")
+            .values(SQLBind(migration.version), SQLBind(migration.checksum), SQLBind(Timestamp.now()))
+            .run()
+        return true
     }
 
-    /// On PostgreSQL, a session advisory lock so two instances starting together migrate once.
-    /// SQLite's `BEGIN IMMEDIATE` per migration serializes writers on the file lock instead.
-    private static func withLock<T: Sendable>(_ connection: MigrationConnection, _ body: () async throws -> T) async throws -> T {
+    /// On PostgreSQL: no statement or lock timeout for this session (a migration may rewrite a
+    /// large table), and a session advisory lock so instances starting together migrate once.
+    private static func withLock<T: Sendable>(_ connection: LeasedConnection, _ body: () async throws -> T) async throws -> T {
         guard case .postgres = connection else { return try await body() }
         let sql = connection.sql
+        try await sql.execute(sql: SQLRaw("SET statement_timeout = 0")) { _ in }
+        try await sql.execute(sql: SQLRaw("SET lock_timeout = 0")) { _ in }
         try await sql.execute(sql: SQLRaw("SELECT pg_advisory_lock(72207001)")) { _ in }
+        // The connection goes back to the pool afterwards: restore its limits either way.
+        func release() async {
+            try? await sql.execute(sql: SQLRaw("SELECT pg_advisory_unlock(72207001)")) { _ in }
+            try? await sql.execute(sql: SQLRaw("RESET statement_timeout")) { _ in }
+            try? await sql.execute(sql: SQLRaw("RESET lock_timeout")) { _ in }
+        }
         do {
             let result = try await body()
-            try await sql.execute(sql: SQLRaw("SELECT pg_advisory_unlock(72207001)")) { _ in }
+            await release()
             return result
         } catch {
-            try? await sql.execute(sql: SQLRaw("SELECT pg_advisory_unlock(72207001)")) { _ in }
+            await release()
             throw error
-        }
-    }
-}
-
-extension MigrationConnection {
-    var beginStatement: String {
-        switch self {
-        case .sqlite: "BEGIN IMMEDIATE"
-        case .postgres: "BEGIN"
         }
     }
 }

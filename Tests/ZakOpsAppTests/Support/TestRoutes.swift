@@ -1,5 +1,7 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
+import Logging
 import ZakOpsCore
 import NIOCore
 import ZakOpsHTTP
@@ -11,6 +13,7 @@ enum TestRoutes {
     struct Echo: Codable, ResponseEncodable {
         let name: String
         let count: Int
+        let labels: [String: Int]?
     }
 
     /// An unexpected error whose text is full of what must never reach a client.
@@ -32,6 +35,22 @@ enum TestRoutes {
             router.get("/api/test/db") { _, _ -> HTTPResponse.Status in
                 try await database.ping()
                 return .ok
+            }
+            // Careless code: logs credentials it was handed. The redaction layer must catch it.
+            router.get("/api/test/careless-log") { request, context -> HTTPResponse.Status in
+                let authorization: String = request.headers[.authorization] ?? ""
+                let cookie: String = request.headers[.cookie] ?? ""
+                let csrf: String = request.headers[HTTPField.Name("X-CSRF-Token")!] ?? ""
+                var metadata: Logger.Metadata = [:]
+                metadata["authorization"] = .string(authorization)
+                metadata["cookie"] = .string(cookie)
+                metadata["x-csrf-token"] = .string(csrf)
+                metadata["otp"] = .stringConvertible(123_456)
+                metadata["credentials"] = .dictionary(["user": .string("someone"), "pw": .string(cookie)])
+                metadata["note"] = .string("Cookie: " + cookie)
+                let message: String = "incoming request " + request.uri.description + " with Authorization: " + authorization
+                context.logger.info("\(message)", metadata: metadata)
+                return .noContent
             }
             router.get("/api/test/slow") { _, _ -> String in
                 try await Task.sleep(for: .milliseconds(1500))
