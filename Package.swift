@@ -31,6 +31,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/sqlite-kit.git", exact: "4.5.2"),
         .package(url: "https://github.com/vapor/sqlite-nio.git", exact: "1.13.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", exact: "2.37.6"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", exact: "2.5.0"),
         // Transitive: pinned so that a fresh clone resolves the graph that was tested.
         .package(url: "https://github.com/swift-server/async-http-client.git", exact: "1.37.0"),
         .package(url: "https://github.com/vapor/async-kit.git", exact: "1.22.0"),
@@ -48,6 +49,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-transport-services.git", exact: "1.28.0"),
         .package(url: "https://github.com/apple/swift-numerics.git", exact: "1.1.1"),
         .package(url: "https://github.com/apple/swift-service-context.git", exact: "1.5.1"),
+        .package(url: "https://github.com/swift-extras/swift-extras-base64.git", exact: "1.2.0"),
     ],
     targets: [
         .target(
@@ -97,12 +99,18 @@ let package = Package(
                 "ZakOpsStore",
                 "ZakOpsHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "HummingbirdOTP", package: "hummingbird-auth"),
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
+            resources: [.copy("Auth/Resources/common-passwords.txt")],
             swiftSettings: upcoming
         ),
         .executableTarget(

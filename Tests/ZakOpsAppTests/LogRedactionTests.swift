@@ -21,15 +21,21 @@ struct LogRedactionTests {
         let location = try await TestDatabase.fresh()
         try await TestServer.run(location: location, extraRoutes: TestRoutes.installer(crashText: crash)) { server in
             let headers: HTTPFields = [
-                .authorization: "Bearer \(apiKey)",
                 .cookie: "__Host-zakops_session=\(cookie)",
                 HTTPField.Name("X-CSRF-Token")!: csrf,
                 .contentType: "application/json",
             ]
+            // A refused API key: the refusal is logged, the key is not.
+            var withKey = headers
+            withKey[.authorization] = "Bearer \(apiKey)"
+            let refused = try await server.client.execute(uri: "/api/test/echo", method: .post, headers: withKey, body: .init(string: "{}")) { $0.status }
+            #expect(refused == .unauthorized)
             _ = try await server.client.execute(uri: "/api/test/echo?password=\(password)&email=\(email)&token=\(token)", method: .post, headers: headers, body: .init(string: #"{"name":"\#(password)","count":1}"#)) { $0.status }
             _ = try await server.client.execute(uri: "/api/test/crash?token=\(token)", method: .get, headers: headers) { $0.status }
             _ = try await server.client.execute(uri: "/no/such/\(email)/route", method: .get, headers: headers) { $0.status }
-            _ = try await server.client.execute(uri: "/api/test/careless-log?password=\(password)&token=\(token)", method: .get, headers: headers) { $0.status }
+            var carelessHeaders = headers
+            carelessHeaders[HTTPField.Name("X-Api-Key")!] = apiKey
+            _ = try await server.client.execute(uri: "/api/test/careless-log?password=\(password)&token=\(token)", method: .get, headers: carelessHeaders) { $0.status }
 
             let secrets = [
                 "token": token, "api key": apiKey, "password": password, "cookie": cookie, "csrf": csrf,
@@ -43,7 +49,7 @@ struct LogRedactionTests {
             let objects = try lines.map { try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
             #expect(objects.allSatisfy { $0["ts"] != nil && $0["level"] != nil && $0["msg"] != nil })
             let requests = objects.filter { $0["msg"] as? String == "request" }
-            #expect(requests.count == 4)
+            #expect(requests.count == 5)
             // The careless line was written, with every credential replaced.
             let careless = try #require(objects.first { ($0["msg"] as? String)?.hasPrefix("incoming request") == true })
             for key in ["authorization", "cookie", "x-csrf-token", "otp"] {

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Logging
 import NIOCore
@@ -5,33 +6,107 @@ import ZakOpsCore
 import ZakOpsHTTP
 import ZakOpsStore
 
+/// The services the routes use, made once per application.
+public struct AppComponents: Sendable {
+    public let settings: Settings
+    public let database: Database
+    public let logger: Logger
+    public let clock: any AppClock
+    public let mailer: any Mailer
+    public let hasher: PasswordHasher
+    public let keys: KeyRing
+
+    /// - Parameters:
+    ///   - clock, mailer, hasher: tests pass a manual clock, a mailer in a temporary folder and a
+    ///     hasher they share; production uses the defaults.
+    public init(
+        settings: Settings, database: Database, logger: Logger, clock: any AppClock = SystemClock(),
+        mailer: (any Mailer)? = nil, hasher: PasswordHasher? = nil
+    ) {
+        self.settings = settings
+        self.database = database
+        self.logger = logger
+        self.clock = clock
+        self.mailer = mailer ?? FileMailer(folder: settings.mailDirectory)
+        self.hasher = hasher ?? PasswordHasher(cost: settings.passwordHashCost)
+        if let secret = settings.sessionSecret {
+            keys = KeyRing(current: secret, previous: settings.sessionSecretPrevious)
+        } else {
+            // Development without SESSION_SECRET: a key for this run only (preflight refuses
+            // this in production). Sessions still work; CSRF tokens die with the process.
+            logger.warning("SESSION_SECRET is not set: using a random key for this run only")
+            keys = KeyRing(current: Secret(RandomToken.base32(RandomToken.bytes(48))))
+        }
+    }
+
+    var identity: IdentityRepository { IdentityRepository(database: database) }
+
+    var sessions: SessionService {
+        SessionService(repository: identity, clock: clock, maxAge: settings.sessionMaxAge, idleTimeout: settings.sessionIdleTimeout, logger: logger)
+    }
+
+    var auth: AuthService {
+        AuthService(repository: identity, sessions: sessions, hasher: hasher, keys: keys, mailer: mailer, clock: clock,
+                    publicBaseURL: settings.publicBaseURL ?? "http://\(settings.httpHost):\(settings.httpPort)", logger: logger)
+    }
+
+    /// Origins trusted for unsafe requests besides the server's own: `CORS_ORIGINS` and
+    /// `PUBLIC_BASE_URL`'s origin.
+    var trustedOrigins: Set<String> {
+        var origins = Set(settings.corsOrigins)
+        if let base = settings.publicBaseURL, let url = URLComponents(string: base), let scheme = url.scheme, let host = url.host {
+            origins.insert("\(scheme)://\(host)" + (url.port.map { ":\($0)" } ?? ""))
+        }
+        return origins
+    }
+}
+
+/// The router with every route, and the access each one declared.
+public func buildRouter(
+    _ components: AppComponents,
+    startup: StartupState = StartupState(),
+    extraRoutes: (Router<AppRequestContext>) -> Void = { _ in }
+) throws -> (Router<AppRequestContext>, AccessRegistry) {
+    let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
+    // First, so that it wraps every route registered below and the router's not-found answer.
+    router.add(middleware: RouterErrorBridge())
+    let registry = AccessRegistry()
+    let routes = SecuredRoutes(router: router, registry: registry)
+    let migrations = try MigrationRunner(database: components.database, logger: components.logger)
+    HealthController(database: components.database, migrations: migrations, startup: startup).register(on: router)
+    AuthController(service: components.auth, repository: components.identity, keys: components.keys,
+                   sessionMaxAge: Int(components.settings.sessionMaxAge.components.seconds)).register(on: routes)
+    AdminServiceAccountController(repository: ServiceAccountRepository(database: components.database), clock: components.clock)
+        .register(on: routes)
+    extraRoutes(router)
+    return (router, registry)
+}
+
 /// Builds the HTTP application: the request pipeline of DESIGN.md around the router.
 ///
 /// - Parameter extraRoutes: lets tests register routes that exercise the pipeline (a slow
 ///   handler, a JSON echo); production passes nothing.
 public func buildApplication(
-    settings: Settings,
-    database: Database,
-    logger: Logger,
+    _ components: AppComponents,
     startup: StartupState = StartupState(),
     extraRoutes: (Router<AppRequestContext>) -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
-    let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
-    // First, so that it wraps every route registered below and the router's not-found answer.
-    router.add(middleware: RouterErrorBridge())
-    let migrations = try MigrationRunner(database: database, logger: logger)
-    HealthController(database: database, migrations: migrations, startup: startup).register(on: router)
-    extraRoutes(router)
-
+    let settings = components.settings
+    let (router, _) = try buildRouter(components, startup: startup, extraRoutes: extraRoutes)
     let allowed = AllowedMethods(routes: router.routes.map { ($0.path, $0.method) })
-    // Outermost first, as in DESIGN.md's request pipeline. Transport, CORS, rate limits,
-    // authentication and CSRF slot in after the sanitizer as their features land.
+    // Outermost first, as in DESIGN.md's request pipeline. Transport, CORS and rate limits
+    // slot in after the sanitizer as their features land.
     let pipeline = PipelineResponder<AppRequestContext>(
         [
             RequestLogMiddleware(),
             SecurityHeadersMiddleware(SecurityHeaders(xssProtection: settings.xssProtection)),
             ErrorSanitizerMiddleware(allowedMethods: allowed),
             BodyLimitMiddleware(limit: settings.bodyLimitBytes),
+            AuthenticationMiddleware(
+                sessions: components.sessions, serviceAccounts: ServiceAccountRepository(database: components.database),
+                clock: components.clock, developmentAdmin: !settings.authRequired && !settings.isProduction
+            ),
+            CSRFMiddleware(keys: components.keys, trustedOrigins: components.trustedOrigins),
         ],
         around: router.buildResponder()
     )
@@ -42,8 +117,8 @@ public func buildApplication(
             address: .hostname(settings.httpHost, port: settings.httpPort),
             serverName: nil
         ),
-        services: database.service.map { [$0] } ?? [],
+        services: components.database.service.map { [$0] } ?? [],
         onServerRunning: { _ in startup.markComplete() },
-        logger: logger
+        logger: components.logger
     )
 }

@@ -27,7 +27,8 @@ public enum ZakOpsServer {
         let database = try await Database.open(settings: settings, logger: logger)
         let group: ServiceGroup
         do {
-            group = serviceGroup(for: try buildApplication(settings: settings, database: database, logger: logger), settings: settings, logger: logger)
+            let components = AppComponents(settings: settings, database: database, logger: logger)
+            group = serviceGroup(for: try buildApplication(components), settings: settings, logger: logger)
         } catch {
             await database.close()
             throw error

@@ -6,6 +6,8 @@ public enum ErrorCode: String, Sendable, CaseIterable, Codable {
     case validationError = "VALIDATION_ERROR"
     case malformedJSON = "MALFORMED_JSON"
     case unauthorized = "UNAUTHORIZED"
+    case invalidCredentials = "INVALID_CREDENTIALS"
+    case totpRequired = "TOTP_REQUIRED"
     case forbidden = "FORBIDDEN"
     case notFound = "NOT_FOUND"
     case methodNotAllowed = "METHOD_NOT_ALLOWED"
@@ -24,7 +26,7 @@ public enum ErrorCode: String, Sendable, CaseIterable, Codable {
     public var status: Int {
         switch self {
         case .validationError, .malformedJSON: 400
-        case .unauthorized: 401
+        case .unauthorized, .invalidCredentials, .totpRequired: 401
         case .forbidden, .csrfFailed, .passwordResetRequired: 403
         case .notFound: 404
         case .methodNotAllowed: 405
@@ -44,6 +46,8 @@ public enum ErrorCode: String, Sendable, CaseIterable, Codable {
         case .validationError: "The request is invalid."
         case .malformedJSON: "The request body is not valid JSON."
         case .unauthorized: "Authentication is required."
+        case .invalidCredentials: "The e-mail address or password is incorrect."
+        case .totpRequired: "A one-time code from your authenticator app is required."
         case .forbidden: "You do not have permission to perform this action."
         case .notFound: "The requested resource was not found."
         case .methodNotAllowed: "This method is not allowed for the requested resource."

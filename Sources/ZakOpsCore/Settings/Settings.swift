@@ -17,6 +17,18 @@ public struct Settings: Sendable {
     public var authRequired: Bool = true
     public var debug: Bool = false
     public var sessionSecret: Secret?
+    /// The previous session secret, still accepted for verification during a rotation.
+    public var sessionSecretPrevious: Secret?
+    /// Server-side idle timeout of a session (`SESSION_IDLE_MINUTES`).
+    public var sessionIdleTimeout: Duration = .seconds(30 * 60)
+    /// Absolute session lifetime: the checklist's 24 hours (cookie Max-Age and server expiry).
+    public var sessionMaxAge: Duration = .seconds(24 * 60 * 60)
+    /// bcrypt cost for new password hashes (`PASSWORD_HASH_COST`, 10 to 16).
+    public var passwordHashCost: Int = 12
+    /// Whether `POST /api/auth/register` is open (`ALLOW_REGISTRATION`).
+    public var allowRegistration: Bool = false
+    /// Where the development mailer writes `.eml` files (`MAIL_DIR`).
+    public var mailDirectory: String = "data/mailbox"
     public var corsOrigins: [String] = []
     public var trustedProxies: [CIDR] = []
     public var publicBaseURL: String?

@@ -5,7 +5,7 @@ import Logging
 /// that names the setting and the rule, and never the value (it may be a secret).
 public struct SettingsLoader: Sendable {
     /// Settings whose value is a secret and may instead be given as `NAME_FILE`.
-    public static let secretNames = ["SESSION_SECRET", "DATABASE_URL"]
+    public static let secretNames = ["SESSION_SECRET", "SESSION_SECRET_PREVIOUS", "DATABASE_URL"]
 
     let input: SettingsInput
 
@@ -30,6 +30,11 @@ public struct SettingsLoader: Sendable {
         if let value = try bool("AUTH_REQUIRED") { settings.authRequired = value }
         if let value = try bool("DEBUG") { settings.debug = value }
         settings.sessionSecret = try secret("SESSION_SECRET", settings: &settings)
+        settings.sessionSecretPrevious = try secret("SESSION_SECRET_PREVIOUS", settings: &settings)
+        if let minutes = try int("SESSION_IDLE_MINUTES", in: 1...1440) { settings.sessionIdleTimeout = .seconds(minutes * 60) }
+        if let cost = try int("PASSWORD_HASH_COST", in: 10...16) { settings.passwordHashCost = cost }
+        if let value = try bool("ALLOW_REGISTRATION") { settings.allowRegistration = value }
+        if let folder = plain("MAIL_DIR") { settings.mailDirectory = folder }
         if let origins = plain("CORS_ORIGINS") { settings.corsOrigins = try corsOrigins(origins) }
         if let proxies = plain("TRUSTED_PROXIES") { settings.trustedProxies = try cidrs("TRUSTED_PROXIES", proxies) }
         if let url = plain("PUBLIC_BASE_URL") { settings.publicBaseURL = try baseURL(url) }

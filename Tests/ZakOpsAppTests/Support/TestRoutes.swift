@@ -38,7 +38,9 @@ enum TestRoutes {
             }
             // Careless code: logs credentials it was handed. The redaction layer must catch it.
             router.get("/api/test/careless-log") { request, context -> HTTPResponse.Status in
-                let authorization: String = request.headers[.authorization] ?? ""
+                // (An Authorization header would be refused before any handler: the careless code
+                // logs a key it found elsewhere.)
+                let authorization: String = "Bearer " + (request.headers[HTTPField.Name("X-Api-Key")!] ?? "")
                 let cookie: String = request.headers[.cookie] ?? ""
                 let csrf: String = request.headers[HTTPField.Name("X-CSRF-Token")!] ?? ""
                 var metadata: Logger.Metadata = [:]

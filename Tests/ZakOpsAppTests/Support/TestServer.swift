@@ -15,6 +15,12 @@ struct TestServer {
     let database: Database
     let settings: Settings
     let log: CapturingLogSink
+    let clock: ManualClock
+    /// Where the server's mail lands (`.eml` files).
+    let mailFolder: URL
+
+    /// One bcrypt hasher for the whole test process, at the lowest allowed cost (10).
+    static let hasher = PasswordHasher(cost: 10)
 
     /// The port the server listens on, for raw-socket requests.
     var port: Int { client.port! }
@@ -27,6 +33,7 @@ struct TestServer {
         settings.sessionSecret = Secret(TestSecrets.sessionSecret())
         settings.databaseTimeout = .seconds(3)
         settings.logLevel = .debug
+        settings.passwordHashCost = 10
         return settings
     }
 
@@ -54,11 +61,17 @@ struct TestServer {
             }
         }
         let database = try await Database.open(settings.database, poolSize: 4, deadline: settings.databaseTimeout, logger: logger)
-        let app = try buildApplication(settings: settings, database: database, logger: logger, extraRoutes: { extraRoutes($0, database) })
+        let clock = ManualClock()
+        let mailFolder = try TemporaryFolder.make().appendingPathComponent("mailbox")
+        let components = AppComponents(
+            settings: settings, database: database, logger: logger, clock: clock,
+            mailer: FileMailer(folder: mailFolder.path), hasher: hasher
+        )
+        let app = try buildApplication(components, extraRoutes: { extraRoutes($0, database) })
         let frozen = settings
         do {
             try await app.test(.live) { client in
-                try await test(TestServer(client: client, database: database, settings: frozen, log: sink))
+                try await test(TestServer(client: client, database: database, settings: frozen, log: sink, clock: clock, mailFolder: mailFolder))
             }
         } catch {
             await database.close()

@@ -1,0 +1,107 @@
+import Foundation
+import HummingbirdOTP
+import Logging
+import ZakOpsCore
+import ZakOpsStore
+
+/// The rules of signing in and managing one's own credentials.
+struct AuthService: Sendable {
+    let repository: IdentityRepository
+    let sessions: SessionService
+    let hasher: PasswordHasher
+    let keys: KeyRing
+    let mailer: any Mailer
+    let clock: any AppClock
+    let publicBaseURL: String
+    let logger: Logger
+
+    struct LoginResult: Sendable {
+        let token: String
+        let session: SessionRecord
+        let account: OperatorRecord
+        let csrfToken: String
+    }
+
+    /// Verifies credentials and opens a new session. Unknown e-mail, wrong password and disabled
+    /// account get the same error after the same work (one bcrypt verification). Any session the
+    /// client brought is deleted, never adopted.
+    func login(email: String, password: String, totp: String?, broughtToken: String?, clientIP: String?, userAgent: String?) async throws -> LoginResult {
+        let account = try await repository.operatorByEmail(email)
+        let (matches, needsRehash) = try await hasher.verify(password, against: account?.passwordHash)
+        guard let account, matches, account.isActive else {
+            let reason = account == nil ? "unknown_account" : (matches ? "disabled_account" : "wrong_password")
+            logger.warning("security event", metadata: ["event": "login_failed", "reason": .string(reason), "client_ip": .string(clientIP ?? "unknown")])
+            throw AppError(.invalidCredentials)
+        }
+        if account.totpEnabled {
+            guard let totp else { throw AppError(.totpRequired) }
+            guard try await TOTPVerifier(repository: repository, clock: clock).consume(code: totp, account: account) else {
+                logger.warning("security event", metadata: ["event": "login_failed", "reason": "wrong_totp", "client_ip": .string(clientIP ?? "unknown")])
+                throw AppError(.invalidCredentials)
+            }
+        }
+        if needsRehash {
+            let upgraded = try await hasher.hash(password)
+            try await repository.upgradeHash(operatorID: account.id, from: account.passwordHash, to: upgraded)
+        }
+        if let broughtToken {
+            try await repository.deleteSession(tokenHash: Digest.sha256Hex(broughtToken))
+        }
+        let (token, session) = try await sessions.create(operatorID: account.id, clientIP: clientIP, userAgent: userAgent)
+        try await repository.recordLogin(operatorID: account.id, now: clock.now())
+        logger.notice("security event", metadata: ["event": "login_succeeded", "operator_id": .string(account.id), "session_id": .string(session.id)])
+        return LoginResult(token: token, session: session, account: account, csrfToken: CSRFToken.issue(for: session.tokenHash, keys: keys))
+    }
+
+    /// Changes the password after checking the current one; every other session of the
+    /// operator is revoked and the operator is told by mail.
+    func changePassword(principal: Principal, current: String, new: String) async throws {
+        guard let account = try await repository.operatorByID(principal.id) else { throw AppError(.unauthorized) }
+        let (matches, _) = try await hasher.verify(current, against: account.passwordHash)
+        guard matches else {
+            logger.warning("security event", metadata: ["event": "password_change_refused", "operator_id": .string(account.id)])
+            throw AppError(.invalidCredentials, field: "current_password", problem: "is incorrect")
+        }
+        try PasswordPolicy.validate(new, email: account.email, field: "new_password")
+        if new == current {
+            throw AppError.validation(field: "new_password", problem: "must differ from the current password")
+        }
+        let hash = try await hasher.hash(new)
+        try await repository.updatePassword(operatorID: account.id, hash: hash, now: clock.now())
+        try await repository.deleteSessions(operatorID: account.id, keeping: principal.sessionTokenHash)
+        logger.notice("security event", metadata: ["event": "password_changed", "operator_id": .string(account.id)])
+        try await notify(account, subject: "Your ZakOps password was changed",
+                         body: "The password of your ZakOps account was changed, and your other sessions were signed out.\nIf this was not you, reset your password and tell your administrator.")
+    }
+
+    func notify(_ account: OperatorRecord, subject: String, body: String) async throws {
+        try await mailer.send(Mail(to: account.email, subject: subject, body: body))
+    }
+}
+
+/// Time-based one-time codes (RFC 6238, 30-second steps, ±1 step of drift) that can be used
+/// once: a code's step must be later than the last one accepted.
+struct TOTPVerifier: Sendable {
+    let repository: IdentityRepository
+    let clock: any AppClock
+
+    /// Accepts `code` for the account and records its step, atomically; false for a wrong,
+    /// malformed or replayed code.
+    func consume(code: String, account: OperatorRecord) async throws -> Bool {
+        guard let secret = account.totpSecret, let step = Self.matchingStep(code: code, secret: secret, at: clock.now()) else { return false }
+        return try await repository.advanceTOTPStep(operatorID: account.id, to: step)
+    }
+
+    /// The 30-second step within ±1 of `date` whose code is `code`, if any.
+    static func matchingStep(code: String, secret: String, at date: Date) -> Int64? {
+        guard code.count == 6, code.allSatisfy(\.isASCII), let value = Int(code) else { return nil }
+        let totp = TOTP(secret: secret)
+        for offset in [-1, 0, 1] {
+            let moment = date.addingTimeInterval(TimeInterval(offset * 30))
+            if totp.compute(date: moment) == value {
+                return Int64(moment.timeIntervalSince1970) / 30
+            }
+        }
+        return nil
+    }
+}

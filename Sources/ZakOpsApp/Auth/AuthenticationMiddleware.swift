@@ -1,0 +1,52 @@
+import HTTPTypes
+import Hummingbird
+import Logging
+import ZakOpsCore
+import ZakOpsHTTP
+
+/// Establishes who the request acts for.
+///
+/// - `Authorization: Bearer zk_…` authenticates by API key alone; cookies on such a request
+///   are ignored, and a bad key is 401 whatever else the request carries.
+/// - Otherwise the session cookie, if valid, names the operator.
+/// - The public auth routes never adopt a cookie's session (login replaces it).
+/// - With `AUTH_REQUIRED=false` (development only) an anonymous request acts as the built-in
+///   development admin.
+struct AuthenticationMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+
+    let sessions: SessionService
+    let serviceAccounts: ServiceAccountRepository
+    let clock: any AppClock
+    let developmentAdmin: Bool
+
+    /// Routes that must not be authenticated by a cookie (their handlers deal with it).
+    static let sessionFreePaths: Set<String> = [
+        "/api/auth/login", "/api/auth/register", "/api/auth/password/reset/request", "/api/auth/password/reset/confirm",
+    ]
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        if let authorization = request.headers[.authorization] {
+            context.principal = try await principal(forAuthorization: authorization, context: context)
+        } else if !Self.sessionFreePaths.contains(request.uri.path), let token = SessionCookie.token(in: request),
+                  let principal = try await sessions.resolve(token: token) {
+            context.principal = principal
+            context.authenticatedByCookie = true
+        } else if developmentAdmin {
+            context.principal = .developmentAdmin
+        }
+        return try await next(request, context)
+    }
+
+    private func principal(forAuthorization header: String, context: Context) async throws -> Principal {
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer", parts[1].hasPrefix("zk_"), parts[1].utf8.count <= 128,
+              let principal = try await serviceAccounts.principal(keyHash: Digest.sha256Hex(String(parts[1])), now: clock.now())
+        else {
+            context.logger.warning("security event", metadata: ["event": "api_key_refused", "client_ip": .string(context.clientIP ?? "unknown")])
+            throw AppError(.unauthorized)
+        }
+        return principal
+    }
+}

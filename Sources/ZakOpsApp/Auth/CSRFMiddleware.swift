@@ -1,0 +1,54 @@
+import HTTPTypes
+import Hummingbird
+import Logging
+import ZakOpsCore
+import ZakOpsHTTP
+
+/// Cross-site request forgery defences for unsafe methods (POST, PUT, PATCH, DELETE):
+///
+/// 1. Any such request whose `Origin` is present and is neither the server's own nor in
+///    `CORS_ORIGINS`, or whose `Sec-Fetch-Site` is `cross-site`, is refused — login, register
+///    and reset included (login CSRF).
+/// 2. A request authenticated by the session cookie must carry `X-CSRF-Token`, bound to that
+///    session and signed by the key ring. Bearer requests need none: a browser never adds one.
+struct CSRFMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    static let header = HTTPField.Name("X-CSRF-Token")!
+    static let secFetchSite = HTTPField.Name("Sec-Fetch-Site")!
+
+    let keys: KeyRing
+    /// `CORS_ORIGINS`, plus the origin of `PUBLIC_BASE_URL`.
+    let trustedOrigins: Set<String>
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard [.post, .put, .patch, .delete].contains(request.method) else {
+            return try await next(request, context)
+        }
+        if let origin = request.headers[.origin], !isTrusted(origin, request: request) {
+            throw refusal("cross_origin", context)
+        }
+        if request.headers[Self.secFetchSite]?.lowercased() == "cross-site" {
+            throw refusal("cross_site_fetch", context)
+        }
+        if context.authenticatedByCookie, let session = context.principal?.sessionTokenHash {
+            guard let token = request.headers[Self.header], CSRFToken.isValid(token, for: session, keys: keys) else {
+                throw refusal("csrf_token", context)
+            }
+        }
+        return try await next(request, context)
+    }
+
+    /// The server's own origin (scheme and Host of this request) or an allow-listed one.
+    private func isTrusted(_ origin: String, request: Request) -> Bool {
+        if trustedOrigins.contains(origin) { return true }
+        guard let authority = request.head.authority else { return false }
+        return origin == "http://\(authority)" || origin == "https://\(authority)"
+    }
+
+    private func refusal(_ reason: String, _ context: Context) -> AppError {
+        context.logger.warning("security event", metadata: [
+            "event": "csrf_refused", "reason": .string(reason), "client_ip": .string(context.clientIP ?? "unknown"),
+        ])
+        return AppError(.csrfFailed, logDetail: reason)
+    }
+}

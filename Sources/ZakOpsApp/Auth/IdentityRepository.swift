@@ -1,0 +1,190 @@
+import Foundation
+import SQLKit
+import ZakOpsCore
+import ZakOpsStore
+
+/// SQL for operators, sessions and password-reset tokens. Every value is bound.
+struct IdentityRepository: Sendable {
+    let database: Database
+
+    // MARK: Operators
+
+    func operatorByEmail(_ email: String) async throws -> OperatorRecord? {
+        try await database.read { sql in
+            try await sql.select().columns(OperatorRecord.columns.map { SQLColumn($0) }).from("operators")
+                .where(SQLFunction("lower", args: SQLColumn("email")), .equal, SQLFunction("lower", args: SQLBind(email)))
+                .first()
+                .map { try OperatorRecord(row: $0) }
+        }
+    }
+
+    func operatorByID(_ id: String) async throws -> OperatorRecord? {
+        try await database.read { sql in
+            try await sql.select().columns(OperatorRecord.columns.map { SQLColumn($0) }).from("operators")
+                .where("id", .equal, SQLBind(id))
+                .first()
+                .map { try OperatorRecord(row: $0) }
+        }
+    }
+
+    func countOperators() async throws -> Int {
+        try await database.read { sql in
+            try await sql.select().column(SQLFunction("count", args: SQLLiteral.all), as: "n").from("operators")
+                .first()?.decode(column: "n", as: Int.self) ?? 0
+        }
+    }
+
+    /// Inserts an operator; a duplicate e-mail (any case) is `CONFLICT`.
+    func insertOperator(email: String, name: String, role: Role, passwordHash: String, mustResetPassword: Bool, now: Date) async throws -> String {
+        let id = PublicID.make("op")
+        let stamp = Timestamp.string(from: now)
+        if try await operatorByEmail(email) != nil {
+            throw AppError(.conflict, field: "email", problem: "is already registered")
+        }
+        try await database.transaction { sql in
+            try await sql.insert(into: "operators")
+                .columns("id", "email", "name", "role", "password_hash", "is_active", "must_reset_password", "created_at", "updated_at")
+                .values(SQLBind(id), SQLBind(email), SQLBind(name), SQLBind(role.rawValue), SQLBind(passwordHash), SQLBind(true),
+                        SQLBind(mustResetPassword), SQLBind(stamp), SQLBind(stamp))
+                .run()
+        }
+        return id
+    }
+
+    func updatePassword(operatorID: String, hash: String, now: Date) async throws {
+        try await database.transaction { sql in
+            try await sql.update("operators")
+                .set("password_hash", to: SQLBind(hash))
+                .set("must_reset_password", to: SQLBind(false))
+                .set("updated_at", to: SQLBind(Timestamp.string(from: now)))
+                .where("id", .equal, SQLBind(operatorID))
+                .run()
+        }
+    }
+
+    /// Replaces a hash only if it is still the one that was verified (a rehash racing a
+    /// password change must not undo the change).
+    func upgradeHash(operatorID: String, from old: String, to new: String) async throws {
+        try await database.transaction { sql in
+            try await sql.update("operators")
+                .set("password_hash", to: SQLBind(new))
+                .where("id", .equal, SQLBind(operatorID))
+                .where("password_hash", .equal, SQLBind(old))
+                .run()
+        }
+    }
+
+    func recordLogin(operatorID: String, now: Date) async throws {
+        try await database.transaction { sql in
+            try await sql.update("operators")
+                .set("last_login_at", to: SQLBind(Timestamp.string(from: now)))
+                .where("id", .equal, SQLBind(operatorID))
+                .run()
+        }
+    }
+
+    // MARK: Sessions
+
+    func insertSession(_ session: SessionRecord) async throws {
+        try await database.transaction { sql in
+            try await sql.insert(into: "sessions")
+                .columns(SessionRecord.columns.map { SQLColumn($0) })
+                .values(
+                    SQLBind(session.tokenHash), SQLBind(session.id), SQLBind(session.operatorID), SQLBind(session.createdAt),
+                    SQLBind(session.lastSeenAt), SQLBind(session.expiresAt), SQLBind(session.clientIP), SQLBind(session.userAgent)
+                )
+                .run()
+        }
+    }
+
+    /// The session with this token hash and its operator.
+    func session(tokenHash: String) async throws -> (SessionRecord, OperatorRecord)? {
+        try await database.read { sql in
+            guard let row = try await sql.select().columns(SessionRecord.columns.map { SQLColumn($0) }).from("sessions")
+                .where("token_hash", .equal, SQLBind(tokenHash)).first() else { return nil }
+            let session = try SessionRecord(row: row)
+            guard let operatorRow = try await sql.select().columns(OperatorRecord.columns.map { SQLColumn($0) }).from("operators")
+                .where("id", .equal, SQLBind(session.operatorID)).first() else { return nil }
+            return (session, try OperatorRecord(row: operatorRow))
+        }
+    }
+
+    func touchSession(tokenHash: String, now: Date) async throws {
+        try await database.transaction { sql in
+            try await sql.update("sessions")
+                .set("last_seen_at", to: SQLBind(Timestamp.string(from: now)))
+                .where("token_hash", .equal, SQLBind(tokenHash))
+                .run()
+        }
+    }
+
+    func deleteSession(tokenHash: String) async throws {
+        try await database.transaction { sql in
+            try await sql.delete(from: "sessions").where("token_hash", .equal, SQLBind(tokenHash)).run()
+        }
+    }
+
+    /// Deletes one of the operator's sessions by its public id; false if there is no such session
+    /// of theirs.
+    func deleteSession(id: String, operatorID: String) async throws -> Bool {
+        try await database.transaction { sql in
+            let found = try await sql.select().column("id").from("sessions")
+                .where("id", .equal, SQLBind(id)).where("operator_id", .equal, SQLBind(operatorID)).first() != nil
+            if found {
+                try await sql.delete(from: "sessions").where("id", .equal, SQLBind(id)).where("operator_id", .equal, SQLBind(operatorID)).run()
+            }
+            return found
+        }
+    }
+
+    /// Deletes every session of the operator except the one with `keeping` as token hash.
+    func deleteSessions(operatorID: String, keeping: String? = nil) async throws {
+        try await database.transaction { sql in
+            var query = sql.delete(from: "sessions").where("operator_id", .equal, SQLBind(operatorID))
+            if let keeping {
+                query = query.where("token_hash", .notEqual, SQLBind(keeping))
+            }
+            try await query.run()
+        }
+    }
+
+    func sessions(operatorID: String) async throws -> [SessionRecord] {
+        try await database.read { sql in
+            try await sql.select().columns(SessionRecord.columns.map { SQLColumn($0) }).from("sessions")
+                .where("operator_id", .equal, SQLBind(operatorID))
+                .orderBy("created_at", .descending)
+                .all()
+                .map { try SessionRecord(row: $0) }
+        }
+    }
+}
+
+extension IdentityRepository {
+    // MARK: TOTP
+
+    /// Records `step` as the last used one if it is later than the last; false otherwise (a
+    /// replay, or a race with a concurrent login using the same code).
+    func advanceTOTPStep(operatorID: String, to step: Int64) async throws -> Bool {
+        try await database.transaction { sql in
+            // FOR UPDATE on PostgreSQL (SQLite's BEGIN IMMEDIATE already serializes writers).
+            let last = try await sql.select().column("totp_last_step").from("operators")
+                .where("id", .equal, SQLBind(operatorID)).for(.update).first()?
+                .decode(column: "totp_last_step", as: Int64?.self)
+            if let last, last >= step { return false }
+            try await sql.update("operators").set("totp_last_step", to: SQLBind(step))
+                .where("id", .equal, SQLBind(operatorID)).run()
+            return true
+        }
+    }
+
+    func setTOTP(operatorID: String, secret: String?, enabled: Bool, now: Date) async throws {
+        try await database.transaction { sql in
+            try await sql.update("operators")
+                .set("totp_secret", to: SQLBind(secret))
+                .set("totp_enabled", to: SQLBind(enabled))
+                .set("updated_at", to: SQLBind(Timestamp.string(from: now)))
+                .where("id", .equal, SQLBind(operatorID))
+                .run()
+        }
+    }
+}

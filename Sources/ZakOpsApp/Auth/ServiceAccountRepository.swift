@@ -1,0 +1,123 @@
+import Foundation
+import SQLKit
+import ZakOpsCore
+import ZakOpsStore
+
+/// A service account (an AI agent's identity) and its API keys. Keys are stored as SHA-256.
+struct ServiceAccountRepository: Sendable {
+    let database: Database
+
+    struct Account: Sendable, Codable, Equatable {
+        let id: String
+        let name: String
+        let role: String
+        let isActive: Bool
+        let createdAt: String
+
+        enum CodingKeys: String, CodingKey {
+            case id, name, role
+            case isActive = "is_active"
+            case createdAt = "created_at"
+        }
+    }
+
+    struct Key: Sendable, Codable, Equatable {
+        let id: String
+        let createdAt: String
+        let lastUsedAt: String?
+        let revokedAt: String?
+
+        enum CodingKeys: String, CodingKey {
+            case id
+            case createdAt = "created_at"
+            case lastUsedAt = "last_used_at"
+            case revokedAt = "revoked_at"
+        }
+    }
+
+    func create(name: String, role: Role, now: Date) async throws -> Account {
+        let account = Account(id: PublicID.make("sa"), name: name, role: role.rawValue, isActive: true, createdAt: Timestamp.string(from: now))
+        try await database.transaction { sql in
+            try await sql.insert(into: "service_accounts")
+                .columns("id", "name", "role", "is_active", "created_at", "updated_at")
+                .values(SQLBind(account.id), SQLBind(name), SQLBind(role.rawValue), SQLBind(true), SQLBind(account.createdAt), SQLBind(account.createdAt))
+                .run()
+        }
+        return account
+    }
+
+    func list() async throws -> [Account] {
+        try await database.read { sql in
+            try await sql.select().columns("id", "name", "role", "is_active", "created_at").from("service_accounts")
+                .orderBy("created_at").all()
+                .map { row in
+                    Account(
+                        id: try row.decode(column: "id", as: String.self),
+                        name: try row.decode(column: "name", as: String.self),
+                        role: try row.decode(column: "role", as: String.self),
+                        isActive: try row.decode(column: "is_active", as: Bool.self),
+                        createdAt: try row.decode(column: "created_at", as: String.self)
+                    )
+                }
+        }
+    }
+
+    func exists(_ id: String) async throws -> Bool {
+        try await database.read { sql in
+            try await sql.select().column("id").from("service_accounts").where("id", .equal, SQLBind(id)).first() != nil
+        }
+    }
+
+    /// Stores a new key's hash; the key itself is returned to the caller once and never again.
+    func addKey(accountID: String, keyHash: String, now: Date) async throws -> String {
+        let id = PublicID.make("key")
+        try await database.transaction { sql in
+            try await sql.insert(into: "api_keys")
+                .columns("id", "service_account_id", "key_hash", "created_at")
+                .values(SQLBind(id), SQLBind(accountID), SQLBind(keyHash), SQLBind(Timestamp.string(from: now)))
+                .run()
+        }
+        return id
+    }
+
+    /// Revokes a key of the account; false if the account has no such live key.
+    func revokeKey(accountID: String, keyID: String, now: Date) async throws -> Bool {
+        try await database.transaction { sql in
+            let found = try await sql.select().column("id").from("api_keys")
+                .where("id", .equal, SQLBind(keyID)).where("service_account_id", .equal, SQLBind(accountID))
+                .where("revoked_at", .is, SQLLiteral.null).first() != nil
+            if found {
+                try await sql.update("api_keys").set("revoked_at", to: SQLBind(Timestamp.string(from: now)))
+                    .where("id", .equal, SQLBind(keyID)).run()
+            }
+            return found
+        }
+    }
+
+    /// The principal for an API key's hash: nil for an unknown or revoked key or a disabled account.
+    func principal(keyHash: String, now: Date) async throws -> Principal? {
+        try await database.read { sql in
+            guard let key = try await sql.select().columns("id", "service_account_id", "last_used_at").from("api_keys")
+                .where("key_hash", .equal, SQLBind(keyHash))
+                .where("revoked_at", .is, SQLLiteral.null)
+                .first() else { return nil }
+            let accountID = try key.decode(column: "service_account_id", as: String.self)
+            guard let account = try await sql.select().columns("id", "name", "role", "is_active").from("service_accounts")
+                .where("id", .equal, SQLBind(accountID)).first(),
+                  try account.decode(column: "is_active", as: Bool.self),
+                  let role = Role(rawValue: try account.decode(column: "role", as: String.self)) else { return nil }
+            // last_used_at at most once a minute per key.
+            let lastUsed = try key.decode(column: "last_used_at", as: String?.self)
+            let stamp = Timestamp.string(from: now)
+            if lastUsed == nil || lastUsed! < Timestamp.string(from: now.addingTimeInterval(-60)) {
+                try await sql.update("api_keys").set("last_used_at", to: SQLBind(stamp))
+                    .where("key_hash", .equal, SQLBind(keyHash)).run()
+            }
+            return Principal(
+                id: accountID, kind: .service, role: role, email: nil,
+                name: try account.decode(column: "name", as: String.self),
+                permissions: role.serviceAccountPermissions
+            )
+        }
+    }
+}

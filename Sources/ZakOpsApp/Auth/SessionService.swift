@@ -1,0 +1,62 @@
+import Foundation
+import Logging
+import ZakOpsCore
+import ZakOpsStore
+
+/// Creates, resolves and revokes sessions. A session is a 256-bit random token in the cookie;
+/// the database keeps its SHA-256 only. It ends at the absolute limit (24 h) or after the idle
+/// timeout, both checked here on every request, so revocation and expiry take effect on the
+/// next request on every instance.
+struct SessionService: Sendable {
+    let repository: IdentityRepository
+    let clock: any AppClock
+    let maxAge: Duration
+    let idleTimeout: Duration
+    let logger: Logger
+
+    /// Last-seen times are written at most this often per session (one write per request
+    /// would turn every read into a write).
+    static let touchInterval: TimeInterval = 60
+
+    /// A new session for the operator; returns the cookie token and the record.
+    func create(operatorID: String, clientIP: String?, userAgent: String?) async throws -> (token: String, record: SessionRecord) {
+        let token = Base64URL.encode(Data(RandomToken.bytes(32)))
+        let now = clock.now()
+        let record = SessionRecord(
+            tokenHash: Digest.sha256Hex(token),
+            id: PublicID.make("ses"),
+            operatorID: operatorID,
+            createdAt: Timestamp.string(from: now),
+            lastSeenAt: Timestamp.string(from: now),
+            expiresAt: Timestamp.string(from: now.addingTimeInterval(seconds(maxAge))),
+            clientIP: clientIP,
+            userAgent: userAgent.map { String($0.prefix(256)) }
+        )
+        try await repository.insertSession(record)
+        logger.notice("security event", metadata: ["event": "session_created", "operator_id": .string(operatorID), "session_id": .string(record.id)])
+        return (token, record)
+    }
+
+    /// The principal for a cookie token, or nil when the session is unknown, expired, idle too
+    /// long, or its operator is disabled. Expired sessions are deleted.
+    func resolve(token: String) async throws -> Principal? {
+        let hash = Digest.sha256Hex(token)
+        guard let (session, account) = try await repository.session(tokenHash: hash) else { return nil }
+        let now = clock.now()
+        let nowText = Timestamp.string(from: now)
+        let idleLimit = Timestamp.string(from: now.addingTimeInterval(-seconds(idleTimeout)))
+        if session.expiresAt <= nowText || session.lastSeenAt < idleLimit || !account.isActive {
+            try await repository.deleteSession(tokenHash: hash)
+            logger.notice("security event", metadata: ["event": "session_expired", "operator_id": .string(account.id), "session_id": .string(session.id)])
+            return nil
+        }
+        if session.lastSeenAt < Timestamp.string(from: now.addingTimeInterval(-Self.touchInterval)) {
+            try await repository.touchSession(tokenHash: hash, now: now)
+        }
+        return account.principal(session: session)
+    }
+
+    private func seconds(_ duration: Duration) -> TimeInterval {
+        TimeInterval(duration.components.seconds)
+    }
+}
