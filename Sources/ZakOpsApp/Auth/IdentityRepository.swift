@@ -188,3 +188,25 @@ extension IdentityRepository {
         }
     }
 }
+
+/// Operator administration that works on the database directly: `zakops user create`, the
+/// development bootstrap, and tests.
+public struct OperatorAdmin: Sendable {
+    let database: Database
+
+    public init(database: Database) {
+        self.database = database
+    }
+
+    /// Creates an operator from an already computed password hash; returns its id.
+    public func create(email: String, name: String, role: Role, passwordHash: String, mustResetPassword: Bool, now: Date = Date()) async throws -> String {
+        try await IdentityRepository(database: database).insertOperator(
+            email: email, name: name, role: role, passwordHash: passwordHash, mustResetPassword: mustResetPassword, now: now
+        )
+    }
+
+    /// How many operators exist.
+    public func count() async throws -> Int {
+        try await IdentityRepository(database: database).countOperators()
+    }
+}
