@@ -35,6 +35,13 @@ struct AuthController: Sendable {
         }
     }
 
+    struct OperatorResponse: ResponseEncodable {
+        let id: String
+        let email: String
+        let name: String
+        let role: String
+    }
+
     struct CSRFResponse: ResponseEncodable {
         let csrfToken: String
         enum CodingKeys: String, CodingKey { case csrfToken = "csrf_token" }
@@ -193,7 +200,7 @@ enum Validate {
     static func email(_ value: String, field: String) throws {
         try length(value, field: field, min: 3, max: 254)
         let parts = value.split(separator: "@", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !value.contains(where: { $0.isWhitespace || $0.isNewline }) else {
+        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty, !value.contains(where: { $0.isWhitespace || $0.isNewline || $0.asciiValue.map { $0 < 0x20 } == true }) else {
             throw AppError.validation(field: field, problem: "must be an e-mail address")
         }
     }

@@ -12,7 +12,6 @@ struct AuthService: Sendable {
     let keys: KeyRing
     let mailer: any Mailer
     let clock: any AppClock
-    let publicBaseURL: String
     let logger: Logger
 
     struct LoginResult: Sendable {

@@ -209,4 +209,78 @@ public struct OperatorAdmin: Sendable {
     public func count() async throws -> Int {
         try await IdentityRepository(database: database).countOperators()
     }
+
+    /// Creates an operator after checking the password rules; the password is hashed here.
+    public func create(email: String, name: String, role: Role, password: String, mustResetPassword: Bool, hasher: PasswordHasher) async throws -> String {
+        try Validate.email(email, field: "email")
+        try Validate.length(name, field: "name", min: 1, max: 100)
+        try PasswordPolicy.validate(password, email: email, field: "password")
+        let hash = try await hasher.hash(password)
+        return try await create(email: email, name: name, role: role, passwordHash: hash, mustResetPassword: mustResetPassword)
+    }
+
+    /// Disables the operator with this e-mail and ends their sessions; false if there is none.
+    public func disable(email: String) async throws -> Bool {
+        let repository = IdentityRepository(database: database)
+        guard let account = try await repository.operatorByEmail(email) else { return false }
+        try await repository.disableOperator(id: account.id, now: Date())
+        return true
+    }
+}
+
+extension IdentityRepository {
+    // MARK: Password reset tokens
+
+    struct ResetToken: Sendable {
+        let operatorID: String
+        let expiresAt: String
+        let usedAt: String?
+    }
+
+    /// Stores a new reset token's hash and voids every older token of the operator.
+    func replaceResetToken(operatorID: String, tokenHash: String, now: Date, expiresAt: Date) async throws {
+        try await database.transaction { sql in
+            try await sql.delete(from: "password_reset_tokens").where("operator_id", .equal, SQLBind(operatorID)).run()
+            try await sql.insert(into: "password_reset_tokens")
+                .columns("token_hash", "operator_id", "created_at", "expires_at")
+                .values(SQLBind(tokenHash), SQLBind(operatorID), SQLBind(Timestamp.string(from: now)), SQLBind(Timestamp.string(from: expiresAt)))
+                .run()
+        }
+    }
+
+    /// The operator a usable (unused, unexpired) token belongs to, without using it.
+    func resetTokenOperator(tokenHash: String, now: Date) async throws -> String? {
+        try await database.read { sql in
+            try await sql.select().column("operator_id").from("password_reset_tokens")
+                .where("token_hash", .equal, SQLBind(tokenHash))
+                .where("used_at", .is, SQLLiteral.null)
+                .where("expires_at", .greaterThan, SQLBind(Timestamp.string(from: now)))
+                .first()?.decode(column: "operator_id", as: String.self)
+        }
+    }
+
+    /// Marks a token used, if it is unused and unexpired, and returns its operator: one
+    /// transaction, so a token works once even when confirmed twice at the same moment.
+    func consumeResetToken(tokenHash: String, now: Date) async throws -> String? {
+        try await database.transaction { sql in
+            guard let row = try await sql.select().columns("operator_id", "expires_at", "used_at").from("password_reset_tokens")
+                .where("token_hash", .equal, SQLBind(tokenHash)).for(.update).first() else { return nil }
+            let expiresAt = try row.decode(column: "expires_at", as: String.self)
+            let usedAt = try row.decode(column: "used_at", as: String?.self)
+            guard usedAt == nil, expiresAt > Timestamp.string(from: now) else { return nil }
+            try await sql.update("password_reset_tokens").set("used_at", to: SQLBind(Timestamp.string(from: now)))
+                .where("token_hash", .equal, SQLBind(tokenHash)).run()
+            return try row.decode(column: "operator_id", as: String.self)
+        }
+    }
+
+    /// Disables an operator and ends every session of theirs.
+    func disableOperator(id: String, now: Date) async throws {
+        try await database.transaction { sql in
+            try await sql.update("operators").set("is_active", to: SQLBind(false))
+                .set("updated_at", to: SQLBind(Timestamp.string(from: now)))
+                .where("id", .equal, SQLBind(id)).run()
+            try await sql.delete(from: "sessions").where("operator_id", .equal, SQLBind(id)).run()
+        }
+    }
 }

@@ -46,8 +46,12 @@ public struct AppComponents: Sendable {
     }
 
     var auth: AuthService {
-        AuthService(repository: identity, sessions: sessions, hasher: hasher, keys: keys, mailer: mailer, clock: clock,
-                    publicBaseURL: settings.publicBaseURL ?? "http://\(settings.httpHost):\(settings.httpPort)", logger: logger)
+        AuthService(repository: identity, sessions: sessions, hasher: hasher, keys: keys, mailer: mailer, clock: clock, logger: logger)
+    }
+
+    /// Where links in e-mails point: `PUBLIC_BASE_URL`, never the request's Host header.
+    var publicBaseURL: String {
+        settings.publicBaseURL ?? "http://\(settings.httpHost):\(settings.httpPort)"
     }
 
     /// Origins trusted for unsafe requests besides the server's own: `CORS_ORIGINS` and
@@ -78,6 +82,12 @@ public func buildRouter(
                    sessionMaxAge: Int(components.settings.sessionMaxAge.components.seconds)).register(on: routes)
     AdminServiceAccountController(repository: ServiceAccountRepository(database: components.database), clock: components.clock)
         .register(on: routes)
+    PasswordResetController(repository: components.identity, hasher: components.hasher, mailer: components.mailer, clock: components.clock,
+                            publicBaseURL: components.publicBaseURL, logger: components.logger).register(on: routes)
+    TOTPController(repository: components.identity, hasher: components.hasher, mailer: components.mailer, clock: components.clock,
+                   logger: components.logger).register(on: routes)
+    RegistrationController(repository: components.identity, hasher: components.hasher, clock: components.clock,
+                           enabled: components.settings.allowRegistration, logger: components.logger).register(on: routes)
     extraRoutes(router)
     return (router, registry)
 }

@@ -24,6 +24,9 @@ public enum ZakOpsServer {
             throw ServeError.databaseUnavailable
         }
 
+        if !settings.authRequired && !settings.isProduction {
+            logger.warning("AUTH_REQUIRED=false: requests without credentials act as the development admin")
+        }
         let database = try await Database.open(settings: settings, logger: logger)
         let group: ServiceGroup
         do {
@@ -76,6 +79,7 @@ public enum ZakOpsServer {
                     if !applied.isEmpty {
                         logger.info("migrations applied", metadata: ["versions": .string(applied.joined(separator: ","))])
                     }
+                    try await DevelopmentBootstrap.run(database: database, settings: settings, logger: logger, report: report)
                 } catch StoreError.schemaMismatch {
                     let state = try await MigrationRunner(database: database, logger: logger).state()
                     throw ServeError.migrationsNotCurrent(state)

@@ -16,7 +16,7 @@ final class ZakOpsProcess: @unchecked Sendable {
         return root.appendingPathComponent(".build/debug/zakops").path
     }
 
-    init(_ arguments: [String], environment: [String: String], directory: URL? = nil) throws {
+    init(_ arguments: [String], environment: [String: String], directory: URL? = nil, stdin: String? = nil) throws {
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = arguments
         var env = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
@@ -25,12 +25,16 @@ final class ZakOpsProcess: @unchecked Sendable {
         process.currentDirectoryURL = try directory ?? TemporaryFolder.make()
         process.standardOutput = stdoutPipe
         process.standardError = stderrPipe
+        let input = Pipe()
+        process.standardInput = input
         try process.run()
+        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try input.fileHandleForWriting.close()
     }
 
     /// Runs a command to completion and returns (exit code, stdout, stderr).
-    static func run(_ arguments: [String], environment: [String: String], directory: URL? = nil, timeout: Duration = .seconds(60)) async throws -> (status: Int32, stdout: String, stderr: String) {
-        let child = try ZakOpsProcess(arguments, environment: environment, directory: directory)
+    static func run(_ arguments: [String], environment: [String: String], directory: URL? = nil, stdin: String? = nil, timeout: Duration = .seconds(60)) async throws -> (status: Int32, stdout: String, stderr: String) {
+        let child = try ZakOpsProcess(arguments, environment: environment, directory: directory, stdin: stdin)
         let status = try await child.wait(timeout: timeout)
         return (status, child.stdout, child.stderr)
     }

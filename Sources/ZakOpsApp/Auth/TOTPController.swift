@@ -1,0 +1,84 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdOTP
+import Logging
+import ZakOpsCore
+import ZakOpsHTTP
+
+/// `/api/auth/mfa/totp/*`: an operator turns on time-based one-time codes (RFC 6238). Once
+/// confirmed, every login needs a valid code that has not been used before.
+struct TOTPController: Sendable {
+    let repository: IdentityRepository
+    let hasher: PasswordHasher
+    let mailer: any Mailer
+    let clock: any AppClock
+    let logger: Logger
+
+    struct SetupResponse: ResponseEncodable {
+        let secret: String
+        let otpauthURL: String
+        enum CodingKeys: String, CodingKey {
+            case secret
+            case otpauthURL = "otpauth_url"
+        }
+    }
+
+    struct CodeRequest: Decodable {
+        let code: String
+    }
+
+    struct DisableRequest: Decodable {
+        let password: String
+        let code: String
+    }
+
+    func register(on routes: SecuredRoutes) {
+        routes.post("/api/auth/mfa/totp/setup", .authenticated(allowedWhileResetPending: false)) { _, context in
+            let account = try await currentOperator(context)
+            guard !account.totpEnabled else { throw AppError(.conflict, logDetail: "TOTP already enabled") }
+            let secret = RandomToken.base32(RandomToken.bytes(20))
+            try await repository.setTOTP(operatorID: account.id, secret: secret, enabled: false, now: clock.now())
+            let url = TOTP(secret: secret).createAuthenticatorURL(label: account.email, issuer: "ZakOps")
+            let manual = URLComponents(string: url)?.queryItems?.first { $0.name == "secret" }?.value ?? ""
+            return SetupResponse(secret: manual, otpauthURL: url)
+        }
+        routes.post("/api/auth/mfa/totp/confirm", .authenticated(allowedWhileResetPending: false)) { request, context -> HTTPResponse.Status in
+            let input = try await request.decodeJSON(as: CodeRequest.self, context: context)
+            let account = try await currentOperator(context)
+            guard account.totpSecret != nil, !account.totpEnabled else { throw AppError(.conflict, logDetail: "no pending TOTP setup") }
+            guard try await TOTPVerifier(repository: repository, clock: clock).consume(code: input.code, account: account) else {
+                throw AppError.validation(field: "code", problem: "is not valid")
+            }
+            try await repository.setTOTP(operatorID: account.id, secret: account.totpSecret, enabled: true, now: clock.now())
+            logger.notice("security event", metadata: ["event": "mfa_enabled", "operator_id": .string(account.id)])
+            try await notify(account, "Two-step sign-in was turned on for your ZakOps account.")
+            return .noContent
+        }
+        routes.post("/api/auth/mfa/totp/disable", .authenticated(allowedWhileResetPending: false)) { request, context -> HTTPResponse.Status in
+            let input = try await request.decodeJSON(as: DisableRequest.self, context: context)
+            try Validate.length(input.password, field: "password", max: 1024)
+            let account = try await currentOperator(context)
+            guard account.totpEnabled else { throw AppError(.conflict, logDetail: "TOTP not enabled") }
+            let (matches, _) = try await hasher.verify(input.password, against: account.passwordHash)
+            guard matches else { throw AppError(.invalidCredentials, field: "password", problem: "is incorrect") }
+            guard try await TOTPVerifier(repository: repository, clock: clock).consume(code: input.code, account: account) else {
+                throw AppError.validation(field: "code", problem: "is not valid")
+            }
+            try await repository.setTOTP(operatorID: account.id, secret: nil, enabled: false, now: clock.now())
+            logger.notice("security event", metadata: ["event": "mfa_disabled", "operator_id": .string(account.id)])
+            try await notify(account, "Two-step sign-in was turned off for your ZakOps account. If this was not you, reset your password now.")
+            return .noContent
+        }
+    }
+
+    private func currentOperator(_ context: AppRequestContext) async throws -> OperatorRecord {
+        let principal = try AuthController.principal(context)
+        guard principal.kind == .user, let account = try await repository.operatorByID(principal.id) else { throw AppError(.forbidden) }
+        return account
+    }
+
+    private func notify(_ account: OperatorRecord, _ text: String) async throws {
+        try await mailer.send(Mail(to: account.email, subject: "ZakOps two-step sign-in changed", body: text))
+    }
+}

@@ -1,0 +1,150 @@
+import Foundation
+import HTTPTypes
+import HummingbirdOTP
+import HummingbirdTesting
+import NIOCore
+import SQLKit
+import Testing
+import ZakOpsCore
+import ZakOpsHTTP
+import ZakOpsStore
+@testable import ZakOpsApp
+
+@Suite("Password reset, TOTP and registration")
+struct RecoveryAndMFATests {
+    static func json(_ object: [String: Any]) throws -> ByteBuffer {
+        ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: object))
+    }
+
+    static let jsonHeaders: HTTPFields = [.contentType: "application/json"]
+
+    /// Waits for the n-th mail (reset mail is sent after the answer) and returns the token in it.
+    static func resetToken(_ server: TestServer, count: Int) async throws -> String {
+        for _ in 0..<200 {
+            let mails = try server.mails().filter { $0.contains("Subject: Reset your ZakOps password") }
+            if mails.count >= count, let mail = mails.last, let range = mail.range(of: "#token=") {
+                return String(mail[range.upperBound...].prefix { !$0.isWhitespace })
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw TestSetupError("no reset mail")
+    }
+
+    @Test("a reset request answers 202 with the same body whether or not the account exists")
+    func requestIsUniform() async throws {
+        try await TestServer.run { server in
+            let account = try await server.createOperator()
+            let known = try await server.client.execute(uri: "/api/auth/password/reset/request", method: .post, headers: Self.jsonHeaders, body: try Self.json(["email": account.email]))
+            let unknown = try await server.client.execute(uri: "/api/auth/password/reset/request", method: .post, headers: Self.jsonHeaders, body: try Self.json(["email": "nobody@example.com"]))
+            #expect(known.status == .accepted && unknown.status == .accepted)
+            #expect(known.text == unknown.text)
+            let token = try await Self.resetToken(server, count: 1)
+            #expect(token.count >= 43)
+            // The link is built from PUBLIC_BASE_URL with the token in the fragment only.
+            let mail = try #require(try server.mails().first { $0.contains("#token=") })
+            #expect(mail.contains("/reset-password#token="))
+            #expect(!mail.contains("?token="))
+            // Stored hashed only.
+            let stored = try await server.database.read { sql in
+                try await sql.select().column("token_hash").from("password_reset_tokens").all().map { try $0.decode(column: "token_hash", as: String.self) }
+            }
+            #expect(stored == [Digest.sha256Hex(token)])
+        }
+    }
+
+    @Test("confirming sets the password, revokes every session, notifies, does not sign in, and works once")
+    func confirm() async throws {
+        try await TestServer.run { server in
+            let account = try await server.createOperator()
+            let session = try await server.login(account)
+            _ = try await server.client.execute(uri: "/api/auth/password/reset/request", method: .post, headers: Self.jsonHeaders, body: try Self.json(["email": account.email]))
+            let token = try await Self.resetToken(server, count: 1)
+            let newPassword = TestServer.password()
+            let response = try await server.client.execute(uri: "/api/auth/password/reset/confirm", method: .post, headers: Self.jsonHeaders, body: try Self.json(["token": token, "new_password": newPassword]))
+            #expect(response.status == .noContent)
+            #expect(response.headers[.setCookie] == nil)
+            #expect(try await server.client.execute(uri: "/api/auth/me", method: .get, headers: session.cookieOnly).status == .unauthorized)
+            #expect(try server.mails().contains { $0.contains("Subject: Your ZakOps password was reset") })
+            #expect(try await server.postLogin(email: account.email, password: newPassword).status == .ok)
+            // Reuse is refused and changes nothing.
+            let again = try await server.client.execute(uri: "/api/auth/password/reset/confirm", method: .post, headers: Self.jsonHeaders, body: try Self.json(["token": token, "new_password": TestServer.password()]))
+            #expect(again.status == .badRequest)
+            #expect(again.errorBody?.error.field == "token")
+            #expect(try await server.postLogin(email: account.email, password: newPassword).status == .ok)
+        }
+    }
+
+    @Test("expired and superseded tokens are refused; a refused new password does not use up the token")
+    func expiryAndSupersession() async throws {
+        try await TestServer.run { server in
+            let account = try await server.createOperator()
+            _ = try await server.client.execute(uri: "/api/auth/password/reset/request", method: .post, headers: Self.jsonHeaders, body: try Self.json(["email": account.email]))
+            let first = try await Self.resetToken(server, count: 1)
+            _ = try await server.client.execute(uri: "/api/auth/password/reset/request", method: .post, headers: Self.jsonHeaders, body: try Self.json(["email": account.email]))
+            let second = try await Self.resetToken(server, count: 2)
+            #expect(first != second)
+            let superseded = try await server.client.execute(uri: "/api/auth/password/reset/confirm", method: .post, headers: Self.jsonHeaders, body: try Self.json(["token": first, "new_password": TestServer.password()]))
+            #expect(superseded.status == .badRequest)
+
+            let weak = try await server.client.execute(uri: "/api/auth/password/reset/confirm", method: .post, headers: Self.jsonHeaders, body: try Self.json(["token": second, "new_password": "short"]))
+            #expect(weak.errorBody?.error.field == "new_password")
+
+            server.clock.advance(by: 31 * 60)
+            let expired = try await server.client.execute(uri: "/api/auth/password/reset/confirm", method: .post, headers: Self.jsonHeaders, body: try Self.json(["token": second, "new_password": TestServer.password()]))
+            #expect(expired.status == .badRequest)
+            #expect(try await server.postLogin(email: account.email, password: account.password).status == .ok)
+        }
+    }
+
+    @Test("TOTP: once confirmed, login needs a valid code, and a code works only once")
+    func totp() async throws {
+        try await TestServer.run { server in
+            let account = try await server.createOperator()
+            let session = try await server.login(account)
+            let setup = try await server.client.execute(uri: "/api/auth/mfa/totp/setup", method: .post, headers: session.headers(json: false))
+            #expect(setup.status == .ok)
+            let secret = try await server.database.read { sql in
+                try await sql.select().column("totp_secret").from("operators").where("id", .equal, SQLBind(account.id)).first()?.decode(column: "totp_secret", as: String.self)
+            }
+            let totp = TOTP(secret: try #require(secret))
+            func code(_ offset: TimeInterval = 0) -> String {
+                String(format: "%06d", totp.compute(date: server.clock.now().addingTimeInterval(offset)))
+            }
+            let confirm = try await server.client.execute(uri: "/api/auth/mfa/totp/confirm", method: .post, headers: session.headers(), body: try Self.json(["code": code()]))
+            #expect(confirm.status == .noContent)
+
+            // Without a code: TOTP_REQUIRED, no session.
+            let missing = try await server.postLogin(email: account.email, password: account.password)
+            #expect(missing.errorBody?.error.code == "TOTP_REQUIRED")
+            #expect(TestServer.sessionCookie(in: missing) == nil)
+            // The code already used for confirmation is a replay now.
+            let replay = try await server.postLogin(email: account.email, password: account.password, totp: code())
+            #expect(replay.status == .unauthorized)
+            let wrong = try await server.postLogin(email: account.email, password: account.password, totp: "000000" == code(30) ? "111111" : "000000")
+            #expect(wrong.status == .unauthorized)
+            server.clock.advance(by: 30)
+            let fresh = code()
+            #expect(try await server.postLogin(email: account.email, password: account.password, totp: fresh).status == .ok)
+            #expect(try await server.postLogin(email: account.email, password: account.password, totp: fresh).status == .unauthorized)
+        }
+    }
+
+    @Test("registration is off by default; when on it creates a viewer")
+    func registration() async throws {
+        let body = try Self.json(["email": "new@example.com", "name": "New", "password": TestServer.password()])
+        try await TestServer.run { server in
+            let response = try await server.client.execute(uri: "/api/auth/register", method: .post, headers: Self.jsonHeaders, body: body)
+            #expect(response.status == .notFound)
+            #expect(try await server.count("operators") == 0)
+        }
+        try await TestServer.run(configure: { $0.allowRegistration = true }) { server in
+            let response = try await server.client.execute(uri: "/api/auth/register", method: .post, headers: Self.jsonHeaders, body: body)
+            #expect(response.status == .created)
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any])
+            #expect(json["role"] as? String == "viewer")
+            let common = try await server.client.execute(uri: "/api/auth/register", method: .post, headers: Self.jsonHeaders, body: try Self.json(["email": "b@example.com", "name": "B", "password": "1qaz2wsx3edc"]))
+            #expect(common.status == .badRequest)
+            #expect(try await server.count("operators") == 1)
+        }
+    }
+}
