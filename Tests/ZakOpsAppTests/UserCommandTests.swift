@@ -41,8 +41,9 @@ struct UserCommandTests {
         try await TestServer.run { server in
             let account = try await server.createOperator()
             let session = try await server.login(account)
-            let result = try await ZakOpsProcess.run(["user", "disable", "--email", account.email], environment: ["DATABASE_URL": TestDatabase.url(locationOf(server))])
+            let result = try await ZakOpsProcess.run(["user", "disable", "--email", account.email], environment: ["DATABASE_URL": TestDatabase.url(locationOf(server)), "MAIL_DIR": server.mailFolder.path])
             #expect(result.status == 0)
+            #expect(try server.mails().contains { $0.contains("Subject: Your ZakOps account was disabled") })
             #expect(try await server.client.execute(uri: "/api/auth/me", method: .get, headers: session.cookieOnly).status == .unauthorized)
             #expect(try await server.postLogin(email: account.email, password: account.password).status == .unauthorized)
         }

@@ -219,11 +219,14 @@ public struct OperatorAdmin: Sendable {
         return try await create(email: email, name: name, role: role, passwordHash: hash, mustResetPassword: mustResetPassword)
     }
 
-    /// Disables the operator with this e-mail and ends their sessions; false if there is none.
-    public func disable(email: String) async throws -> Bool {
+    /// Disables the operator with this e-mail, ends their sessions and tells them; false if
+    /// there is no such operator.
+    public func disable(email: String, mailer: any Mailer) async throws -> Bool {
         let repository = IdentityRepository(database: database)
         guard let account = try await repository.operatorByEmail(email) else { return false }
         try await repository.disableOperator(id: account.id, now: Date())
+        try await mailer.send(Mail(to: account.email, subject: "Your ZakOps account was disabled",
+                                   body: "Your ZakOps account was disabled and every session of it was signed out."))
         return true
     }
 }
