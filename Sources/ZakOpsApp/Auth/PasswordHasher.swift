@@ -1,3 +1,5 @@
+import Dispatch
+import Foundation
 import HummingbirdBcrypt
 import NIOCore
 import NIOPosix
@@ -25,6 +27,7 @@ public final class PasswordHasher: Sendable {
         self.maximumWaiting = maximumWaiting
         pool = NIOThreadPool(numberOfThreads: threads)
         pool.start()
+        Self.lowerPriority(of: pool, threads: threads)
         dummyHash = Bcrypt.hash(RandomToken.base32(RandomToken.bytes(16)), cost: UInt8(max(10, cost)))
     }
 
@@ -53,6 +56,28 @@ public final class PasswordHasher: Sendable {
         let parts = hash.split(separator: "$")
         guard parts.count >= 3 else { return nil }
         return Int(parts[1])
+    }
+
+    /// Gives every hashing thread a lowest scheduling priority (nice 19), so that when the cores
+    /// are busy the event loops answering other requests run first and a login flood slows
+    /// logins, not the rest of the server. One job per thread, held at a barrier until all have
+    /// started, so each thread runs exactly one.
+    private static func lowerPriority(of pool: NIOThreadPool, threads: Int) {
+        #if os(Linux)
+        let started = DispatchGroup()
+        let release = DispatchSemaphore(value: 0)
+        for _ in 0..<threads {
+            started.enter()
+            pool.submit { _ in
+                // On Linux the nice value is per thread; `who` 0 is the calling thread.
+                _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 19)
+                started.leave()
+                release.wait()
+            }
+        }
+        started.wait()
+        for _ in 0..<threads { release.signal() }
+        #endif
     }
 
     private func run<T: Sendable>(_ work: @escaping @Sendable () -> T) async throws -> T {

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# p99 latency of GET /api/auth/me alone, and again while 32 clients log in without pause,
+# in the same run. Target: the second p99 is at most 2x the first — password hashing runs on
+# its own bounded thread pool and must not starve the rest of the server.
+#
+#   benchmarks/login.sh            # 10 s per phase; DURATION=30s for longer
+#
+# Needs wrk and curl (apt-get install wrk curl). bcrypt cost is the production default, 12.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${DURATION:-10s}
+command -v wrk >/dev/null || { echo "benchmarks/login.sh: wrk is missing (apt-get install wrk)" >&2; exit 1; }
+
+swift build -c release --product zakops >/dev/null
+BIN=$(swift build -c release --show-bin-path)
+WORK=$(mktemp -d)
+pid=""
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+export HTTP_PORT=$PORT DATABASE_URL="sqlite:$WORK/zakops.sqlite" SESSION_SECRET_FILE="$WORK/secret" MAIL_DIR="$WORK/mail"
+head -c 48 /dev/urandom | base64 > "$WORK/secret"
+PASSWORD="bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+"$BIN/zakops" migrate >/dev/null 2>&1
+printf '%s\n' "$PASSWORD" | "$BIN/zakops" user create --email load.tester@example.com --role viewer >/dev/null 2>&1
+(cd "$WORK" && exec "$BIN/zakops" serve >"$WORK/serve.log" 2>&1) & pid=$!
+for _ in $(seq 1 200); do curl -fs "http://127.0.0.1:$PORT/health/live" >/dev/null && break; sleep 0.1; done
+
+BODY=$(printf '{"email":"load.tester@example.com","password":"%s"}' "$PASSWORD")
+COOKIE=$(curl -s -D - -o /dev/null -H 'Content-Type: application/json' -d "$BODY" "http://127.0.0.1:$PORT/api/auth/login" \
+  | awk -F'[=;]' 'tolower($1) ~ /^set-cookie: __host-zakops_session$/ {print $2}')
+[ -n "$COOKIE" ] || { echo "login failed" >&2; exit 1; }
+
+cat > "$WORK/login.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '$BODY'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+
+p99() { awk '/^ +99%/ {print $2}'; }
+to_ms() { python3 -c "import sys,re; v=sys.argv[1]; m=re.match(r'([0-9.]+)(us|ms|s)',v); n=float(m.group(1)); print({'us':n/1000,'ms':n,'s':n*1000}[m.group(2)])" "$1"; }
+
+alone=$(wrk -t1 -c4 -d"$DURATION" --latency -H "Cookie: __Host-zakops_session=$COOKIE" "http://127.0.0.1:$PORT/api/auth/me" | p99)
+wrk -t2 -c32 -d"$DURATION" -s "$WORK/login.lua" "http://127.0.0.1:$PORT/api/auth/login" >"$WORK/flood.txt" &
+flood=$!
+sleep 1
+loaded=$(wrk -t1 -c4 -d"$DURATION" --latency -H "Cookie: __Host-zakops_session=$COOKIE" "http://127.0.0.1:$PORT/api/auth/me" | p99)
+wait "$flood"
+logins=$(awk '/Requests\/sec/ {print $2}' "$WORK/flood.txt")
+python3 - "$(to_ms "$alone")" "$(to_ms "$loaded")" "$logins" <<'PY'
+import sys
+alone, loaded, logins = float(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+print(f"GET /api/auth/me p99 alone: {alone:.2f} ms; while 32 clients log in ({logins} login answers/s): {loaded:.2f} ms; ratio {loaded/alone:.2f} (target <= 2)")
+PY
