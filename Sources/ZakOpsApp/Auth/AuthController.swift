@@ -10,7 +10,7 @@ import ZakOpsHTTP
 struct AuthController: Sendable {
     let service: AuthService
     let repository: IdentityRepository
-    let keys: KeyRing
+    let keys: KeyRingStore
     let sessionMaxAge: Int
 
     struct LoginRequest: Decodable {
@@ -145,7 +145,7 @@ struct AuthController: Sendable {
         guard let session = context.principal?.sessionTokenHash else {
             throw AppError(.unauthorized, logDetail: "CSRF tokens are for cookie sessions")
         }
-        return CSRFResponse(csrfToken: CSRFToken.issue(for: session, keys: keys))
+        return CSRFResponse(csrfToken: CSRFToken.issue(for: session, keys: keys.current))
     }
 
     private func changePassword(_ request: Request, _ context: AppRequestContext) async throws -> HTTPResponse.Status {

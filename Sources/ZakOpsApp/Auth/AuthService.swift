@@ -9,7 +9,7 @@ struct AuthService: Sendable {
     let repository: IdentityRepository
     let sessions: SessionService
     let hasher: PasswordHasher
-    let keys: KeyRing
+    let keys: KeyRingStore
     let mailer: any Mailer
     let clock: any AppClock
     let logger: Logger
@@ -49,7 +49,7 @@ struct AuthService: Sendable {
         let (token, session) = try await sessions.create(operatorID: account.id, clientIP: clientIP, userAgent: userAgent)
         try await repository.recordLogin(operatorID: account.id, now: clock.now())
         logger.notice("security event", metadata: ["event": "login_succeeded", "operator_id": .string(account.id), "session_id": .string(session.id)])
-        return LoginResult(token: token, session: session, account: account, csrfToken: CSRFToken.issue(for: session.tokenHash, keys: keys))
+        return LoginResult(token: token, session: session, account: account, csrfToken: CSRFToken.issue(for: session.tokenHash, keys: keys.current))
     }
 
     /// Changes the password after checking the current one; every other session of the

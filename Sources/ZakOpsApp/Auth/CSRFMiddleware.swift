@@ -16,7 +16,7 @@ struct CSRFMiddleware: RouterMiddleware {
     static let header = HTTPField.Name("X-CSRF-Token")!
     static let secFetchSite = HTTPField.Name("Sec-Fetch-Site")!
 
-    let keys: KeyRing
+    let keys: KeyRingStore
     /// `CORS_ORIGINS`, plus the origin of `PUBLIC_BASE_URL`.
     let trustedOrigins: Set<String>
 
@@ -31,7 +31,7 @@ struct CSRFMiddleware: RouterMiddleware {
             throw refusal("cross_site_fetch", context)
         }
         if context.authenticatedByCookie, let session = context.principal?.sessionTokenHash {
-            guard let token = request.headers[Self.header], CSRFToken.isValid(token, for: session, keys: keys) else {
+            guard let token = request.headers[Self.header], CSRFToken.isValid(token, for: session, keys: keys.current) else {
                 throw refusal("csrf_token", context)
             }
         }

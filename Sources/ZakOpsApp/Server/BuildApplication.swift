@@ -1,4 +1,5 @@
 import Foundation
+import ServiceLifecycle
 import Hummingbird
 import Logging
 import NIOCore
@@ -14,7 +15,7 @@ public struct AppComponents: Sendable {
     public let clock: any AppClock
     public let mailer: any Mailer
     public let hasher: PasswordHasher
-    public let keys: KeyRing
+    public let keys: KeyRingStore
 
     /// - Parameters:
     ///   - clock, mailer, hasher: tests pass a manual clock, a mailer in a temporary folder and a
@@ -30,12 +31,12 @@ public struct AppComponents: Sendable {
         self.mailer = mailer ?? FileMailer(folder: settings.mailDirectory)
         self.hasher = hasher ?? PasswordHasher(cost: settings.passwordHashCost)
         if let secret = settings.sessionSecret {
-            keys = KeyRing(current: secret, previous: settings.sessionSecretPrevious)
+            keys = KeyRingStore(KeyRing(current: secret, previous: settings.sessionSecretPrevious))
         } else {
             // Development without SESSION_SECRET: a key for this run only (preflight refuses
             // this in production). Sessions still work; CSRF tokens die with the process.
             logger.warning("SESSION_SECRET is not set: using a random key for this run only")
-            keys = KeyRing(current: Secret(RandomToken.base32(RandomToken.bytes(48))))
+            keys = KeyRingStore(KeyRing(current: Secret(RandomToken.base32(RandomToken.bytes(48)))))
         }
     }
 
@@ -52,6 +53,16 @@ public struct AppComponents: Sendable {
     /// Where links in e-mails point: `PUBLIC_BASE_URL`, never the request's Host header.
     var publicBaseURL: String {
         settings.publicBaseURL ?? "http://\(settings.httpHost):\(settings.httpPort)"
+    }
+
+    /// Background services of the application: the PostgreSQL pool, and the key-ring reloader
+    /// when the session secret comes from a file.
+    var services: [any Service] {
+        var services: [any Service] = database.service.map { [$0] } ?? []
+        if let file = settings.secretFiles["SESSION_SECRET"] {
+            services.append(KeyRingReloader(store: keys, currentFile: file, previousFile: settings.secretFiles["SESSION_SECRET_PREVIOUS"], logger: logger))
+        }
+        return services
     }
 
     /// Origins trusted for unsafe requests besides the server's own: `CORS_ORIGINS` and
@@ -127,7 +138,7 @@ public func buildApplication(
             address: .hostname(settings.httpHost, port: settings.httpPort),
             serverName: nil
         ),
-        services: components.database.service.map { [$0] } ?? [],
+        services: components.services,
         onServerRunning: { _ in startup.markComplete() },
         logger: components.logger
     )

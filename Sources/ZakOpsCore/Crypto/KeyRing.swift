@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Synchronization
 
 /// The keys that sign and verify ZakOps's tokens (CSRF tokens, and later anything else that
 /// must be tamper-proof): the current `SESSION_SECRET` signs, and it or
@@ -46,6 +47,22 @@ public struct KeyRing: Sendable {
         }
         guard let bytes = Base64URL.decode(mac) else { return false }
         return HMAC<SHA256>.isValidAuthenticationCode(bytes, authenticating: Data(message.utf8), using: key.key)
+    }
+}
+
+/// The key ring in force, replaceable at run time (SIGHUP re-reads the secret files).
+public final class KeyRingStore: Sendable {
+    private let ring: Mutex<KeyRing>
+
+    public init(_ ring: KeyRing) {
+        self.ring = Mutex(ring)
+    }
+
+    /// The ring to sign and verify with now.
+    public var current: KeyRing { ring.withLock { $0 } }
+
+    public func replace(with new: KeyRing) {
+        ring.withLock { $0 = new }
     }
 }
 

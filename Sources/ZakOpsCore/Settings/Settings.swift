@@ -39,6 +39,8 @@ public struct Settings: Sendable {
     public var shutdownGrace: Duration = .seconds(25)
     public var logLevel: Logger.Level = .info
     public var xssProtection: XSSProtection = .block
+    /// The files secrets were read from (`NAME_FILE`), keyed by the secret's name; re-read on SIGHUP.
+    public var secretFiles: [String: String] = [:]
     /// Where each secret setting came from (keyed by its name, such as `SESSION_SECRET`).
     public var secretSources: [String: SettingSource] = [:]
     /// Whether a `.env` file was found and read.

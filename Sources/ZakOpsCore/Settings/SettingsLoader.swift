@@ -92,15 +92,22 @@ public struct SettingsLoader: Sendable {
             return Secret(direct.value)
         }
         guard let file else { return nil }
-        guard let data = FileManager.default.contents(atPath: file.value), var text = String(data: data, encoding: .utf8) else {
-            throw SettingsError(setting: name + "_FILE", reason: "the file it names cannot be read")
+        let secret = try Self.readSecretFile(file.value, setting: name + "_FILE")
+        // A `NAME_FILE` itself written in `.env` still counts as coming from the file it names.
+        settings.secretSources[name] = .file
+        settings.secretFiles[name] = file.value
+        return secret
+    }
+
+    /// Reads a secret file: its whole content, without the trailing line break.
+    public static func readSecretFile(_ path: String, setting: String) throws -> Secret {
+        guard let data = FileManager.default.contents(atPath: path), var text = String(data: data, encoding: .utf8) else {
+            throw SettingsError(setting: setting, reason: "the file it names cannot be read")
         }
         while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
         guard !text.isEmpty else {
-            throw SettingsError(setting: name + "_FILE", reason: "the file it names is empty")
+            throw SettingsError(setting: setting, reason: "the file it names is empty")
         }
-        // A `NAME_FILE` itself written in `.env` still counts as coming from the file it names.
-        settings.secretSources[name] = .file
         return Secret(text)
     }
 

@@ -1,0 +1,33 @@
+import Logging
+import ServiceLifecycle
+import UnixSignals
+import ZakOpsCore
+
+/// Re-reads `SESSION_SECRET_FILE` and `SESSION_SECRET_PREVIOUS_FILE` on SIGHUP and swaps the key
+/// ring without a restart. A file that cannot be read keeps the ring as it was.
+struct KeyRingReloader: Service {
+    let store: KeyRingStore
+    let currentFile: String
+    let previousFile: String?
+    let logger: Logger
+
+    func run() async throws {
+        for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
+            reload()
+        }
+    }
+
+    func reload() {
+        do {
+            let current = try SettingsLoader.readSecretFile(currentFile, setting: "SESSION_SECRET_FILE")
+            let previous = try previousFile.map { try SettingsLoader.readSecretFile($0, setting: "SESSION_SECRET_PREVIOUS_FILE") }
+            let ring = KeyRing(current: current, previous: previous)
+            store.replace(with: ring)
+            logger.notice("security event", metadata: [
+                "event": "key_ring_reloaded", "current_key_id": .string(ring.current.id), "previous_key_id": .string(ring.previous?.id ?? "none"),
+            ])
+        } catch {
+            logger.error("key ring not reloaded: a secret file could not be read", metadata: ["reason": .string(String(describing: error))])
+        }
+    }
+}
