@@ -172,6 +172,26 @@ struct LoginAndSessionTests {
         #expect(throws: AppError.self) { try PasswordPolicy.validate("xx-margaret.h-2026!", email: "margaret.h@example.com", field: "p") }
     }
 
+    @Test("a hash made with a lower cost is upgraded at the next successful login")
+    func rehash() async throws {
+        try await TestServer.run(hasher: PasswordHasher(cost: 11, threads: 1)) { server in
+            let account = try await server.createOperator()  // hashed at cost 10 by the shared test hasher
+            func storedCost() async throws -> Int? {
+                let hash = try await server.database.read { sql in
+                    try await sql.select().column("password_hash").from("operators").where("id", .equal, SQLBind(account.id)).first()?
+                        .decode(column: "password_hash", as: String.self)
+                }
+                return hash.flatMap { PasswordHasher.cost(of: $0) }
+            }
+            #expect(try await storedCost() == 10)
+            #expect(try await server.postLogin(email: account.email, password: TestServer.password()).status == .unauthorized)
+            #expect(try await storedCost() == 10, "a failed login changes nothing")
+            #expect(try await server.postLogin(email: account.email, password: account.password).status == .ok)
+            #expect(try await storedCost() == 11)
+            #expect(try await server.postLogin(email: account.email, password: account.password).status == .ok)
+        }
+    }
+
     @Test("a user who must reset the password can only see me, log out and change the password")
     func mustReset() async throws {
         try await TestServer.run { server in

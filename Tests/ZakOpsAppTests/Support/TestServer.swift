@@ -41,6 +41,7 @@ struct TestServer {
     static func run(
         location: DatabaseLocation? = nil,
         migrate: Bool = true,
+        hasher: PasswordHasher? = nil,
         configure: (inout Settings) -> Void = { _ in },
         extraRoutes: @escaping @Sendable (Router<AppRequestContext>, Database) -> Void = TestRoutes.installer(),
         _ test: @Sendable (TestServer) async throws -> Void
@@ -65,7 +66,7 @@ struct TestServer {
         let mailFolder = try TemporaryFolder.make().appendingPathComponent("mailbox")
         let components = AppComponents(
             settings: settings, database: database, logger: logger, clock: clock,
-            mailer: FileMailer(folder: mailFolder.path), hasher: hasher
+            mailer: FileMailer(folder: mailFolder.path), hasher: hasher ?? Self.hasher
         )
         let app = try buildApplication(components, extraRoutes: { extraRoutes($0, database) })
         let frozen = settings
