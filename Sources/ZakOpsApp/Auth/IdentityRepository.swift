@@ -240,14 +240,23 @@ extension IdentityRepository {
         let usedAt: String?
     }
 
-    /// Stores a new reset token's hash and voids every older token of the operator.
-    func replaceResetToken(operatorID: String, tokenHash: String, now: Date, expiresAt: Date) async throws {
+    /// Stores a new reset token's hash and voids every older token of the operator. Requests are
+    /// ordered by when they arrived (`now`), not by when this runs: if a later request's token is
+    /// already stored, this one is dropped and false is returned.
+    @discardableResult
+    func replaceResetToken(operatorID: String, tokenHash: String, now: Date, expiresAt: Date) async throws -> Bool {
         try await database.transaction { sql in
+            let newer = try await sql.select().column("token_hash").from("password_reset_tokens")
+                .where("operator_id", .equal, SQLBind(operatorID))
+                .where("created_at", .greaterThan, SQLBind(Timestamp.string(from: now)))
+                .first()
+            guard newer == nil else { return false }
             try await sql.delete(from: "password_reset_tokens").where("operator_id", .equal, SQLBind(operatorID)).run()
             try await sql.insert(into: "password_reset_tokens")
                 .columns("token_hash", "operator_id", "created_at", "expires_at")
                 .values(SQLBind(tokenHash), SQLBind(operatorID), SQLBind(Timestamp.string(from: now)), SQLBind(Timestamp.string(from: expiresAt)))
                 .run()
+            return true
         }
     }
 

@@ -42,7 +42,8 @@ struct PasswordResetController: Sendable {
             let input = try await request.decodeJSON(as: ResetRequest.self, context: context)
             try Validate.email(input.email, field: "email")
             let email = input.email
-            Task.detached { await issue(email: email) }
+            let requestedAt = clock.now()
+            Task.detached { await issue(email: email, requestedAt: requestedAt) }
             return EditedResponse(status: .accepted, response: Accepted())
         }
         routes.post("/api/auth/password/reset/confirm", .publicAuth) { request, context -> HTTPResponse.Status in
@@ -55,12 +56,13 @@ struct PasswordResetController: Sendable {
     }
 
     /// Creates a token and mails the link, if the address has an active account.
-    private func issue(email: String) async {
+    private func issue(email: String, requestedAt: Date) async {
         do {
             guard let account = try await repository.operatorByEmail(email), account.isActive else { return }
             let token = Base64URL.encode(Data(RandomToken.bytes(32)))
-            let now = clock.now()
-            try await repository.replaceResetToken(operatorID: account.id, tokenHash: Digest.sha256Hex(token), now: now, expiresAt: now.addingTimeInterval(Self.lifetime))
+            guard try await repository.replaceResetToken(
+                operatorID: account.id, tokenHash: Digest.sha256Hex(token), now: requestedAt, expiresAt: requestedAt.addingTimeInterval(Self.lifetime)
+            ) else { return }
             logger.notice("security event", metadata: ["event": "password_reset_requested", "operator_id": .string(account.id)])
             try await mailer.send(Mail(
                 to: account.email,
