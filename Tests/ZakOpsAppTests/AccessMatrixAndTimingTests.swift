@@ -47,7 +47,9 @@ struct AccessMatrixAndTimingTests {
 
     @Test("an unknown e-mail costs the same bcrypt work as a wrong password (timing distributions overlap)")
     func timing() async throws {
-        try await TestServer.run { server in
+        // A hasher of its own, so other tests running in parallel do not queue on it; samples
+        // alternate, so load on the machine falls on both distributions alike.
+        try await TestServer.run(hasher: PasswordHasher(cost: 10, threads: 1)) { server in
             let account = try await server.createOperator()
             func sample(_ email: String) async throws -> Double {
                 let start = ContinuousClock.now
@@ -65,8 +67,8 @@ struct AccessMatrixAndTimingTests {
             let medianWrong = wrong.sorted()[4]
             // Without the dummy verification an unknown e-mail answers in about a millisecond
             // against tens for a bcrypt check: the medians would differ many times over.
-            #expect(medianUnknown > medianWrong * 0.5)
-            #expect(medianUnknown < medianWrong * 2)
+            #expect(medianUnknown > medianWrong / 3)
+            #expect(medianUnknown < medianWrong * 3)
             #expect(unknown.min()! < wrong.max()! && wrong.min()! < unknown.max()!, "the ranges overlap")
         }
     }
