@@ -51,6 +51,7 @@ struct AccessMatrixAndTimingTests {
         // alternate, so load on the machine falls on both distributions alike.
         try await TestServer.run(hasher: PasswordHasher(cost: 10, threads: 1)) { server in
             let account = try await server.createOperator()
+            let inactive = try await server.createOperator(active: false)
             func sample(_ email: String) async throws -> Double {
                 let start = ContinuousClock.now
                 _ = try await server.postLogin(email: email, password: TestServer.password())
@@ -59,12 +60,16 @@ struct AccessMatrixAndTimingTests {
             }
             var unknown: [Double] = []
             var wrong: [Double] = []
+            var disabled: [Double] = []
             for index in 0..<9 {
                 unknown.append(try await sample("nobody-\(index)@example.com"))
                 wrong.append(try await sample(account.email))
+                disabled.append(try await sample(inactive.email))
             }
             let medianUnknown = unknown.sorted()[4]
             let medianWrong = wrong.sorted()[4]
+            let medianDisabled = disabled.sorted()[4]
+            #expect(medianDisabled > medianWrong / 3 && medianDisabled < medianWrong * 3)
             // Without the dummy verification an unknown e-mail answers in about a millisecond
             // against tens for a bcrypt check: the medians would differ many times over.
             #expect(medianUnknown > medianWrong / 3)

@@ -109,7 +109,11 @@ struct CSRFAndAccessTests {
             let disabled = try await server.client.execute(uri: "/api/auth/me", method: .get, headers: [.authorization: "Bearer \(key)"])
             let unknown = try await server.client.execute(uri: "/api/auth/me", method: .get, headers: [.authorization: "Bearer zk_" + RandomToken.base32(RandomToken.bytes(32))])
             #expect(disabled.status == .unauthorized && unknown.status == .unauthorized)
-            #expect(disabled.errorBody?.error.code == unknown.errorBody?.error.code)
+            func shape(_ response: TestResponse) -> String {
+                let e = response.errorBody?.error
+                return "\(e?.code ?? "")|\(e?.message ?? "")|\(e?.field ?? "")|\(e?.detail ?? "")"
+            }
+            #expect(shape(disabled) == shape(unknown))
 
             let (id2, key2) = try await Self.createServiceAccount(server, admin: admin, role: .viewer)
             let keys = try await server.database.read { sql in
@@ -117,12 +121,63 @@ struct CSRFAndAccessTests {
             }
             let revoke = try await server.client.execute(uri: "/api/admin/service-accounts/\(id2)/keys/\(keys[0])", method: .delete, headers: admin.headers(json: false))
             #expect(revoke.status == .noContent)
-            #expect(try await server.client.execute(uri: "/api/auth/me", method: .get, headers: [.authorization: "Bearer \(key2)"]).status == .unauthorized)
+            let revoked = try await server.client.execute(uri: "/api/auth/me", method: .get, headers: [.authorization: "Bearer \(key2)"])
+            #expect(revoked.status == .unauthorized)
+            #expect(shape(revoked) == shape(unknown))
             // Keys are stored hashed only.
             let stored = try await server.database.read { sql in
                 try await sql.select().column("key_hash").from("api_keys").all().map { try $0.decode(column: "key_hash", as: String.self) }
             }
             #expect(stored.contains(Digest.sha256Hex(key2)) && !stored.contains(key2))
+        }
+    }
+
+    @Test("a valid CSRF token does not excuse a foreign Origin on an authenticated request")
+    func originOnAuthenticatedRequests() async throws {
+        try await TestServer.run { server in
+            let admin = try await server.login(try await server.createOperator(role: .admin))
+            var headers = admin.headers()
+            headers[.origin] = "https://evil.example"
+            let body = try JSONSerialization.data(withJSONObject: ["name": "agent", "role": "viewer"])
+            let response = try await server.client.execute(uri: "/api/admin/service-accounts", method: .post, headers: headers, body: ByteBuffer(bytes: body))
+            #expect(response.errorBody?.error.code == "CSRF_FAILED")
+            #expect(try await server.count("service_accounts") == 0)
+        }
+    }
+
+    @Test("an agent key cannot mint keys; disabling a service account revokes all its keys at once")
+    func serviceAccountControl() async throws {
+        try await TestServer.run { server in
+            let admin = try await server.login(try await server.createOperator(role: .admin))
+            let (id, key) = try await Self.createServiceAccount(server, admin: admin, role: .admin)
+            let keysBefore = try await server.count("api_keys")
+            let mint = try await server.client.execute(uri: "/api/admin/service-accounts/\(id)/keys", method: .post, headers: [.authorization: "Bearer \(key)"])
+            #expect(mint.status == .forbidden)
+            #expect(try await server.count("api_keys") == keysBefore)
+
+            let list = try await server.client.execute(uri: "/api/admin/service-accounts/\(id)/keys", method: .get, headers: admin.cookieOnly)
+            #expect(list.status == .ok)
+            #expect(!list.text.contains(key))
+            let disable = try await server.client.execute(uri: "/api/admin/service-accounts/\(id)/disable", method: .post, headers: admin.headers(json: false))
+            #expect(disable.status == .noContent)
+            #expect(try await server.client.execute(uri: "/api/auth/me", method: .get, headers: [.authorization: "Bearer \(key)"]).status == .unauthorized)
+            let live = try await server.database.read { sql in
+                try await sql.select().column("id").from("api_keys").where("revoked_at", .is, SQLLiteral.null).all().count
+            }
+            #expect(live == 0)
+        }
+    }
+
+    @Test("AUTH_REQUIRED=false grants the development admin only to requests addressed to a loopback name")
+    func developmentAdminNeedsLoopbackHost() async throws {
+        try await TestServer.run(configure: { $0.authRequired = false }) { server in
+            let port = server.port
+            let local = try await RawHTTP.get("/api/auth/me", port: port, headers: [:])
+            #expect(local.status == 200)
+            let rebound = try await RawHTTP.send("GET /api/auth/me HTTP/1.1\r\nHost: rebind.evil.example:\(port)\r\nConnection: close\r\n\r\n", port: port)
+            #expect(rebound.status == 401)
+            let prefixTrick = try await RawHTTP.send("GET /api/auth/me HTTP/1.1\r\nHost: 127.evil.example\r\nConnection: close\r\n\r\n", port: port)
+            #expect(prefixTrick.status == 401)
         }
     }
 
@@ -133,7 +188,8 @@ struct CSRFAndAccessTests {
         #expect(Role.admin.permissions == Set(Permission.allCases))
         for role in Role.allCases {
             let approves = role.serviceAccountPermissions.contains(.actionsApprove)
-            #expect(!approves)
+            let managesIdentities = role.serviceAccountPermissions.contains(.adminUsers)
+            #expect(!approves && !managesIdentities)
         }
     }
 
@@ -166,7 +222,7 @@ struct CSRFAndAccessTests {
         let logger = Bootstrap.logger(for: settings, sink: CapturingLogSink())
         try await Database.withOpened(location, poolSize: 1, deadline: .seconds(5), logger: logger) { database in
             let (router, registry) = try buildRouter(AppComponents(settings: settings, database: database, logger: logger, hasher: TestServer.hasher))
-            let publicRoutes: Set<String> = ["/api/auth/login", "/api/auth/register", "/api/auth/password/reset/request", "/api/auth/password/reset/confirm"]
+            let publicRoutes: Set<String> = ["/api/auth/login", "/api/auth/logout", "/api/auth/register", "/api/auth/password/reset/request", "/api/auth/password/reset/confirm"]
             let api = router.routes.filter { $0.path.description.hasPrefix("/api") || $0.path.description.hasPrefix("api") }
             #expect(api.count >= 10)
             for route in api where route.method != .head {

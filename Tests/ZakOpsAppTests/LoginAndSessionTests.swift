@@ -192,6 +192,31 @@ struct LoginAndSessionTests {
         }
     }
 
+    @Test("a login whose password changed while it was being checked gets no session")
+    func loginRacingPasswordChange() async throws {
+        try await TestServer.run { server in
+            let account = try await server.createOperator()
+            let repository = IdentityRepository(database: server.database)
+            let stale = try #require(try await repository.operatorByID(account.id)).passwordHash
+            // The password changes between the login's verification and its session insert.
+            try await repository.updatePassword(operatorID: account.id, hash: try await TestServer.hasher.hash(TestServer.password()), now: Date())
+            let now = Timestamp.now()
+            let record = SessionRecord(tokenHash: Digest.sha256Hex("t"), id: "ses_race", operatorID: account.id, createdAt: now,
+                                       lastSeenAt: now, expiresAt: now, clientIP: nil, userAgent: nil)
+            #expect(try await repository.insertSession(record, verifiedHash: stale) == false)
+            #expect(try await server.count("sessions") == 0)
+        }
+    }
+
+    @Test("control characters are refused in new passwords; a NUL-suffixed login never matches")
+    func controlCharacters() async throws {
+        #expect(throws: AppError.self) { try PasswordPolicy.validate("\u{0}" + TestServer.password(), email: "a@example.com", field: "p") }
+        try await TestServer.run { server in
+            let account = try await server.createOperator()
+            #expect(try await server.postLogin(email: account.email, password: account.password + "\u{0}junk").status == .unauthorized)
+        }
+    }
+
     @Test("a user who must reset the password can only see me, log out and change the password")
     func mustReset() async throws {
         try await TestServer.run { server in

@@ -82,6 +82,11 @@ struct RecoveryAndMFATests {
             let account = try await server.createOperator()
             _ = try await server.client.execute(uri: "/api/auth/password/reset/request", method: .post, headers: Self.jsonHeaders, body: try Self.json(["email": account.email]))
             let first = try await Self.resetToken(server)
+            // Within the cooldown a new request does not void the link just sent.
+            _ = try await server.client.execute(uri: "/api/auth/password/reset/request", method: .post, headers: Self.jsonHeaders, body: try Self.json(["email": account.email]))
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try server.mails().filter { $0.contains("#token=") }.count == 1)
+            server.clock.advance(by: 61)
             _ = try await server.client.execute(uri: "/api/auth/password/reset/request", method: .post, headers: Self.jsonHeaders, body: try Self.json(["email": account.email]))
             let second = try await Self.resetToken(server, besides: [first])
             let superseded = try await server.client.execute(uri: "/api/auth/password/reset/confirm", method: .post, headers: Self.jsonHeaders, body: try Self.json(["token": first, "new_password": TestServer.password()]))
@@ -89,11 +94,19 @@ struct RecoveryAndMFATests {
 
             let weak = try await server.client.execute(uri: "/api/auth/password/reset/confirm", method: .post, headers: Self.jsonHeaders, body: try Self.json(["token": second, "new_password": "short"]))
             #expect(weak.errorBody?.error.field == "new_password")
+            // The refused password did not use up the token: it still works.
+            let newPassword = TestServer.password()
+            let works = try await server.client.execute(uri: "/api/auth/password/reset/confirm", method: .post, headers: Self.jsonHeaders, body: try Self.json(["token": second, "new_password": newPassword]))
+            #expect(works.status == .noContent)
 
+            // A token left unused for 30 minutes is refused.
+            server.clock.advance(by: 2 * 60)
+            _ = try await server.client.execute(uri: "/api/auth/password/reset/request", method: .post, headers: Self.jsonHeaders, body: try Self.json(["email": account.email]))
+            let third = try await Self.resetToken(server, besides: [first, second])
             server.clock.advance(by: 31 * 60)
-            let expired = try await server.client.execute(uri: "/api/auth/password/reset/confirm", method: .post, headers: Self.jsonHeaders, body: try Self.json(["token": second, "new_password": TestServer.password()]))
+            let expired = try await server.client.execute(uri: "/api/auth/password/reset/confirm", method: .post, headers: Self.jsonHeaders, body: try Self.json(["token": third, "new_password": TestServer.password()]))
             #expect(expired.status == .badRequest)
-            #expect(try await server.postLogin(email: account.email, password: account.password).status == .ok)
+            #expect(try await server.postLogin(email: account.email, password: newPassword).status == .ok)
         }
     }
 
@@ -102,7 +115,9 @@ struct RecoveryAndMFATests {
         try await TestServer.run { server in
             let account = try await server.createOperator()
             let session = try await server.login(account)
-            let setup = try await server.client.execute(uri: "/api/auth/mfa/totp/setup", method: .post, headers: session.headers(json: false))
+            let noPassword = try await server.client.execute(uri: "/api/auth/mfa/totp/setup", method: .post, headers: session.headers(), body: try Self.json(["password": TestServer.password()]))
+            #expect(noPassword.status == .unauthorized, "setup needs the account's password")
+            let setup = try await server.client.execute(uri: "/api/auth/mfa/totp/setup", method: .post, headers: session.headers(), body: try Self.json(["password": account.password]))
             #expect(setup.status == .ok)
             let secret = try await server.database.read { sql in
                 try await sql.select().column("totp_secret").from("operators").where("id", .equal, SQLBind(account.id)).first()?.decode(column: "totp_secret", as: String.self)
@@ -127,6 +142,30 @@ struct RecoveryAndMFATests {
             let fresh = code()
             #expect(try await server.postLogin(email: account.email, password: account.password, totp: fresh).status == .ok)
             #expect(try await server.postLogin(email: account.email, password: account.password, totp: fresh).status == .unauthorized)
+            let sessionsAfter = try await server.count("sessions")
+
+            // Five failures lock TOTP for 15 minutes: even the right code is refused then.
+            for _ in 0..<5 {
+                _ = try await server.postLogin(email: account.email, password: account.password, totp: "000000" == code() ? "111111" : "000000")
+            }
+            server.clock.advance(by: 30)
+            #expect(try await server.postLogin(email: account.email, password: account.password, totp: code()).status == .unauthorized)
+            #expect(try await server.count("sessions") == sessionsAfter)
+            server.clock.advance(by: 15 * 60)
+            #expect(try await server.postLogin(email: account.email, password: account.password, totp: code()).status == .ok)
+
+            // Disabling needs the password and a fresh code, and tells the user.
+            let other = try await server.login(account, totp: { server.clock.advance(by: 30); return code() }())
+            server.clock.advance(by: 30)
+            let wrongPassword = try await server.client.execute(uri: "/api/auth/mfa/totp/disable", method: .post, headers: other.headers(), body: try Self.json(["password": TestServer.password(), "code": code()]))
+            #expect(wrongPassword.status == .unauthorized)
+            let wrongCode = try await server.client.execute(uri: "/api/auth/mfa/totp/disable", method: .post, headers: other.headers(), body: try Self.json(["password": account.password, "code": "000000" == code() ? "111111" : "000000"]))
+            #expect(wrongCode.status == .badRequest)
+            server.clock.advance(by: 30)
+            let disabled = try await server.client.execute(uri: "/api/auth/mfa/totp/disable", method: .post, headers: other.headers(), body: try Self.json(["password": account.password, "code": code()]))
+            #expect(disabled.status == .noContent)
+            #expect(try server.mails().filter { $0.contains("Subject: ZakOps two-step sign-in changed") }.count == 2)
+            #expect(try await server.postLogin(email: account.email, password: account.password).status == .ok)
         }
     }
 

@@ -20,6 +20,10 @@ struct AdminServiceAccountController: Sendable {
         enum CodingKeys: String, CodingKey { case serviceAccounts = "service_accounts" }
     }
 
+    struct KeysResponse: ResponseEncodable {
+        let keys: [ServiceAccountRepository.Key]
+    }
+
     struct KeyResponse: ResponseEncodable {
         let id: String
         let key: String
@@ -44,6 +48,17 @@ struct AdminServiceAccountController: Sendable {
             let id = try await repository.addKey(accountID: accountID, keyHash: Digest.sha256Hex(key), now: clock.now())
             context.logger.notice("security event", metadata: ["event": "api_key_created", "service_account_id": .string(accountID), "key_id": .string(id)])
             return EditedResponse(status: .created, response: KeyResponse(id: id, key: key))
+        }
+        routes.get("/api/admin/service-accounts/{id}/keys", .permission(.adminUsers)) { _, context in
+            let accountID = try context.parameters.require("id")
+            guard try await repository.exists(accountID) else { throw AppError(.notFound) }
+            return KeysResponse(keys: try await repository.keys(accountID: accountID))
+        }
+        routes.post("/api/admin/service-accounts/{id}/disable", .permission(.adminUsers)) { _, context -> HTTPResponse.Status in
+            let accountID = try context.parameters.require("id")
+            guard try await repository.disable(accountID: accountID, now: clock.now()) else { throw AppError(.notFound) }
+            context.logger.notice("security event", metadata: ["event": "service_account_disabled", "service_account_id": .string(accountID)])
+            return .noContent
         }
         routes.delete("/api/admin/service-accounts/{id}/keys/{key_id}", .permission(.adminUsers)) { _, context -> HTTPResponse.Status in
             let accountID = try context.parameters.require("id")

@@ -91,7 +91,8 @@ struct AuthController: Sendable {
 
     func register(on routes: SecuredRoutes) {
         routes.post("/api/auth/login", .publicAuth) { request, context in try await login(request, context) }
-        routes.post("/api/auth/logout", .authenticated(allowedWhileResetPending: true)) { request, context in try await logout(request, context) }
+        // Public, so a browser whose session already ended still gets its cookie cleared.
+        routes.post("/api/auth/logout", .publicAuth) { request, context in try await logout(request, context) }
         routes.get("/api/auth/me", .authenticated(allowedWhileResetPending: true)) { _, context in try me(context) }
         routes.get("/api/auth/csrf", .authenticated(allowedWhileResetPending: true)) { _, context in try csrf(context) }
         routes.post("/api/auth/password/change", .authenticated(allowedWhileResetPending: true)) { request, context in

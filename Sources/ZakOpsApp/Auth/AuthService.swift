@@ -26,7 +26,10 @@ struct AuthService: Sendable {
     /// client brought is deleted, never adopted.
     func login(email: String, password: String, totp: String?, broughtToken: String?, clientIP: String?, userAgent: String?) async throws -> LoginResult {
         let account = try await repository.operatorByEmail(email)
-        let (matches, needsRehash) = try await hasher.verify(password, against: account?.passwordHash)
+        // bcrypt reads only 72 bytes and stops at a NUL: such input never matches (after the same work).
+        let tooLong = password.utf8.count > PasswordPolicy.maximumBytes || password.utf8.contains(0)
+        let (verified, needsRehash) = try await hasher.verify(password, against: tooLong ? nil : account?.passwordHash)
+        let matches = verified && !tooLong
         guard let account, matches, account.isActive else {
             let reason = account == nil ? "unknown_account" : (matches ? "disabled_account" : "wrong_password")
             logger.warning("security event", metadata: ["event": "login_failed", "reason": .string(reason), "client_ip": .string(clientIP ?? "unknown")])
@@ -34,19 +37,29 @@ struct AuthService: Sendable {
         }
         if account.totpEnabled {
             guard let totp else { throw AppError(.totpRequired) }
-            guard try await TOTPVerifier(repository: repository, clock: clock).consume(code: totp, account: account) else {
+            switch try await TOTPVerifier(repository: repository, clock: clock).consume(code: totp, account: account) {
+            case .accepted:
+                break
+            case .rejected, .locked:
                 logger.warning("security event", metadata: ["event": "login_failed", "reason": "wrong_totp", "client_ip": .string(clientIP ?? "unknown")])
                 throw AppError(.invalidCredentials)
             }
         }
+        var verifiedHash = account.passwordHash
         if needsRehash {
             let upgraded = try await hasher.hash(password)
-            try await repository.upgradeHash(operatorID: account.id, from: account.passwordHash, to: upgraded)
+            if try await repository.upgradeHash(operatorID: account.id, from: account.passwordHash, to: upgraded) {
+                verifiedHash = upgraded
+            }
         }
         if let broughtToken {
             try await repository.deleteSession(tokenHash: Digest.sha256Hex(broughtToken))
         }
-        let (token, session) = try await sessions.create(operatorID: account.id, clientIP: clientIP, userAgent: userAgent)
+        // The session exists only if the password checked is still the account's password.
+        guard let (token, session) = try await sessions.create(operatorID: account.id, verifiedHash: verifiedHash, clientIP: clientIP, userAgent: userAgent) else {
+            logger.warning("security event", metadata: ["event": "login_failed", "reason": "credentials_changed", "client_ip": .string(clientIP ?? "unknown")])
+            throw AppError(.invalidCredentials)
+        }
         try await repository.recordLogin(operatorID: account.id, now: clock.now())
         logger.notice("security event", metadata: ["event": "login_succeeded", "operator_id": .string(account.id), "session_id": .string(session.id)])
         return LoginResult(token: token, session: session, account: account, csrfToken: CSRFToken.issue(for: session.tokenHash, keys: keys.current))
@@ -84,11 +97,12 @@ struct TOTPVerifier: Sendable {
     let repository: IdentityRepository
     let clock: any AppClock
 
-    /// Accepts `code` for the account and records its step, atomically; false for a wrong,
-    /// malformed or replayed code.
-    func consume(code: String, account: OperatorRecord) async throws -> Bool {
-        guard let secret = account.totpSecret, let step = Self.matchingStep(code: code, secret: secret, at: clock.now()) else { return false }
-        return try await repository.advanceTOTPStep(operatorID: account.id, to: step)
+    /// Checks `code` for the account and records the outcome atomically: the step on success,
+    /// a failure (towards the lockout) for a wrong, malformed or replayed code.
+    func consume(code: String, account: OperatorRecord) async throws -> IdentityRepository.TOTPAttempt {
+        guard let secret = account.totpSecret else { return .rejected }
+        let step = Self.matchingStep(code: code, secret: secret, at: clock.now())
+        return try await repository.attemptTOTP(operatorID: account.id, step: step, now: clock.now())
     }
 
     /// The 30-second step within ±1 of `date` whose code is `code`, if any.

@@ -33,7 +33,8 @@ struct AuthenticationMiddleware: RouterMiddleware {
                   let principal = try await sessions.resolve(token: token) {
             context.principal = principal
             context.authenticatedByCookie = true
-        } else if developmentAdmin {
+        } else if developmentAdmin, request.head.authority.map(LoopbackHost.matches) == true {
+            // Only for requests addressed to this machine by a loopback name (no DNS rebinding).
             context.principal = .developmentAdmin
         }
         return try await next(request, context)
@@ -48,5 +49,18 @@ struct AuthenticationMiddleware: RouterMiddleware {
             throw AppError(.unauthorized)
         }
         return principal
+    }
+}
+
+/// Whether a request's authority (`host[:port]`) names this machine by a loopback name.
+enum LoopbackHost {
+    static func matches(_ authority: String) -> Bool {
+        var host = Substring(authority)
+        if host.hasPrefix("[") {
+            host = host.dropFirst().prefix { $0 != "]" }
+        } else if host.filter({ $0 == ":" }).count == 1, let colon = host.lastIndex(of: ":") {
+            host = host[..<colon]
+        }
+        return IPAddress.isLoopbackHost(String(host))
     }
 }

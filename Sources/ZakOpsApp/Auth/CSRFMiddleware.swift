@@ -38,10 +38,14 @@ struct CSRFMiddleware: RouterMiddleware {
         return try await next(request, context)
     }
 
-    /// The server's own origin (scheme and Host of this request) or an allow-listed one.
+    /// An allow-listed origin, or the server's own when it is reached by a loopback name.
+    ///
+    /// The Host header is chosen by whoever sends the request: "same as Host" is trusted only
+    /// for loopback names, so a DNS-rebinding page (`evil.example` resolving to 127.0.0.1)
+    /// is not its own trusted origin. Deployed servers are trusted by `PUBLIC_BASE_URL`.
     private func isTrusted(_ origin: String, request: Request) -> Bool {
         if trustedOrigins.contains(origin) { return true }
-        guard let authority = request.head.authority else { return false }
+        guard let authority = request.head.authority, LoopbackHost.matches(authority) else { return false }
         return origin == "http://\(authority)" || origin == "https://\(authority)"
     }
 

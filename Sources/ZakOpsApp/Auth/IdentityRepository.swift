@@ -64,13 +64,17 @@ struct IdentityRepository: Sendable {
 
     /// Replaces a hash only if it is still the one that was verified (a rehash racing a
     /// password change must not undo the change).
-    func upgradeHash(operatorID: String, from old: String, to new: String) async throws {
+    @discardableResult
+    func upgradeHash(operatorID: String, from old: String, to new: String) async throws -> Bool {
         try await database.transaction { sql in
+            let current = try await sql.select().column("password_hash").from("operators")
+                .where("id", .equal, SQLBind(operatorID)).for(.update).first()?.decode(column: "password_hash", as: String.self)
+            guard current == old else { return false }
             try await sql.update("operators")
                 .set("password_hash", to: SQLBind(new))
                 .where("id", .equal, SQLBind(operatorID))
-                .where("password_hash", .equal, SQLBind(old))
                 .run()
+            return true
         }
     }
 
@@ -85,8 +89,15 @@ struct IdentityRepository: Sendable {
 
     // MARK: Sessions
 
-    func insertSession(_ session: SessionRecord) async throws {
+    /// Inserts a session only if the operator is still active and still has the password hash
+    /// that was verified (`verifiedHash`): a login racing a password change or reset must not
+    /// outlive the revocation. Returns false when the condition no longer holds.
+    func insertSession(_ session: SessionRecord, verifiedHash: String) async throws -> Bool {
         try await database.transaction { sql in
+            let current = try await sql.select().columns("password_hash", "is_active").from("operators")
+                .where("id", .equal, SQLBind(session.operatorID)).for(.update).first()
+            guard let current, try current.decode(column: "is_active", as: Bool.self),
+                  try current.decode(column: "password_hash", as: String.self) == verifiedHash else { return false }
             try await sql.insert(into: "sessions")
                 .columns(SessionRecord.columns.map { SQLColumn($0) })
                 .values(
@@ -94,6 +105,7 @@ struct IdentityRepository: Sendable {
                     SQLBind(session.lastSeenAt), SQLBind(session.expiresAt), SQLBind(session.clientIP), SQLBind(session.userAgent)
                 )
                 .run()
+            return true
         }
     }
 
@@ -162,18 +174,37 @@ struct IdentityRepository: Sendable {
 extension IdentityRepository {
     // MARK: TOTP
 
-    /// Records `step` as the last used one if it is later than the last; false otherwise (a
-    /// replay, or a race with a concurrent login using the same code).
-    func advanceTOTPStep(operatorID: String, to step: Int64) async throws -> Bool {
+    /// Failed codes allowed before TOTP attempts are refused, and for how long.
+    static let totpMaximumFailures = 5
+    static let totpLockout: TimeInterval = 15 * 60
+
+    /// The outcome of one TOTP attempt.
+    enum TOTPAttempt: Sendable { case accepted, rejected, locked }
+
+    /// Checks a code's step for the operator, atomically: a step no later than the last
+    /// accepted one is a replay; a wrong code (`step` nil) or a replay counts as a failure, and
+    /// five failures lock TOTP attempts for 15 minutes (a 6-digit code cannot be guessed then).
+    func attemptTOTP(operatorID: String, step: Int64?, now: Date) async throws -> TOTPAttempt {
         try await database.transaction { sql in
             // FOR UPDATE on PostgreSQL (SQLite's BEGIN IMMEDIATE already serializes writers).
-            let last = try await sql.select().column("totp_last_step").from("operators")
-                .where("id", .equal, SQLBind(operatorID)).for(.update).first()?
-                .decode(column: "totp_last_step", as: Int64?.self)
-            if let last, last >= step { return false }
-            try await sql.update("operators").set("totp_last_step", to: SQLBind(step))
+            guard let row = try await sql.select().columns("totp_last_step", "totp_failures", "totp_locked_until").from("operators")
+                .where("id", .equal, SQLBind(operatorID)).for(.update).first() else { return .rejected }
+            let stamp = Timestamp.string(from: now)
+            if let until = try row.decode(column: "totp_locked_until", as: String?.self), until > stamp { return .locked }
+            let last = try row.decode(column: "totp_last_step", as: Int64?.self)
+            if let step, last.map({ step > $0 }) ?? true {
+                try await sql.update("operators").set("totp_last_step", to: SQLBind(step)).set("totp_failures", to: SQLBind(0))
+                    .set("totp_locked_until", to: SQLLiteral.null)
+                    .where("id", .equal, SQLBind(operatorID)).run()
+                return .accepted
+            }
+            let failures = try row.decode(column: "totp_failures", as: Int.self) + 1
+            let locked = failures >= Self.totpMaximumFailures
+            try await sql.update("operators")
+                .set("totp_failures", to: SQLBind(locked ? 0 : failures))
+                .set("totp_locked_until", to: locked ? SQLBind(Timestamp.string(from: now.addingTimeInterval(Self.totpLockout))) : SQLBind(String?.none))
                 .where("id", .equal, SQLBind(operatorID)).run()
-            return true
+            return locked ? .locked : .rejected
         }
     }
 
@@ -185,6 +216,20 @@ extension IdentityRepository {
                 .set("updated_at", to: SQLBind(Timestamp.string(from: now)))
                 .where("id", .equal, SQLBind(operatorID))
                 .run()
+        }
+    }
+
+    /// Turns TOTP on only if the pending secret is still the one the code was checked against.
+    func enableTOTP(operatorID: String, secret: String, now: Date) async throws -> Bool {
+        try await database.transaction { sql in
+            let row = try await sql.select().columns("totp_secret", "totp_enabled").from("operators")
+                .where("id", .equal, SQLBind(operatorID)).for(.update).first()
+            guard let row, try row.decode(column: "totp_secret", as: String?.self) == secret,
+                  try !row.decode(column: "totp_enabled", as: Bool.self) else { return false }
+            try await sql.update("operators").set("totp_enabled", to: SQLBind(true))
+                .set("updated_at", to: SQLBind(Timestamp.string(from: now)))
+                .where("id", .equal, SQLBind(operatorID)).run()
+            return true
         }
     }
 }
@@ -234,11 +279,8 @@ public struct OperatorAdmin: Sendable {
 extension IdentityRepository {
     // MARK: Password reset tokens
 
-    struct ResetToken: Sendable {
-        let operatorID: String
-        let expiresAt: String
-        let usedAt: String?
-    }
+    /// How long a fresh reset token stands before another request may replace it.
+    static let resetCooldown: TimeInterval = 60
 
     /// Stores a new reset token's hash and voids every older token of the operator. Requests are
     /// ordered by when they arrived (`now`), not by when this runs: if a later request's token is
@@ -246,11 +288,17 @@ extension IdentityRepository {
     @discardableResult
     func replaceResetToken(operatorID: String, tokenHash: String, now: Date, expiresAt: Date) async throws -> Bool {
         try await database.transaction { sql in
-            let newer = try await sql.select().column("token_hash").from("password_reset_tokens")
+            // The operator row is the lock that orders concurrent requests (PostgreSQL; SQLite's
+            // BEGIN IMMEDIATE already serializes them).
+            _ = try await sql.select().column("id").from("operators").where("id", .equal, SQLBind(operatorID)).for(.update).first()
+            // A token issued within the cooldown, or after this request arrived, stands: repeated
+            // requests cannot keep voiding the link the user just received.
+            let recent = try await sql.select().column("token_hash").from("password_reset_tokens")
                 .where("operator_id", .equal, SQLBind(operatorID))
-                .where("created_at", .greaterThan, SQLBind(Timestamp.string(from: now)))
+                .where("created_at", .greaterThan, SQLBind(Timestamp.string(from: now.addingTimeInterval(-Self.resetCooldown))))
+                .where("used_at", .is, SQLLiteral.null)
                 .first()
-            guard newer == nil else { return false }
+            guard recent == nil else { return false }
             try await sql.delete(from: "password_reset_tokens").where("operator_id", .equal, SQLBind(operatorID)).run()
             try await sql.insert(into: "password_reset_tokens")
                 .columns("token_hash", "operator_id", "created_at", "expires_at")

@@ -9,6 +9,8 @@ struct KeyRingReloader: Service {
     let store: KeyRingStore
     let currentFile: String
     let previousFile: String?
+    /// In production the new secret must pass the strength check.
+    let requireStrength: Bool
     let logger: Logger
 
     func run() async throws {
@@ -21,6 +23,10 @@ struct KeyRingReloader: Service {
         do {
             let current = try SettingsLoader.readSecretFile(currentFile, setting: "SESSION_SECRET_FILE")
             let previous = try previousFile.map { try SettingsLoader.readSecretFile($0, setting: "SESSION_SECRET_PREVIOUS_FILE") }
+            // The same bar as preflight: a weak or placeholder secret never replaces a good one.
+            if requireStrength, let weakness = SecretStrength.weakness(of: current.value) {
+                throw SettingsError(setting: "SESSION_SECRET_FILE", reason: "the new secret \(weakness)")
+            }
             let ring = KeyRing(current: current, previous: previous)
             store.replace(with: ring)
             logger.notice("security event", metadata: [

@@ -22,6 +22,10 @@ public enum PasswordPolicy {
         if password.count < minimumCharacters {
             throw AppError.validation(field: field, problem: "must be at least \(minimumCharacters) characters")
         }
+        // bcrypt's C code stops at a NUL byte: "\0secret" would be stored as the empty password.
+        if password.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            throw AppError.validation(field: field, problem: "must not contain control characters")
+        }
         if password.utf8.count > maximumBytes {
             throw AppError.validation(field: field, problem: "must be at most \(maximumBytes) bytes (bcrypt's limit)")
         }

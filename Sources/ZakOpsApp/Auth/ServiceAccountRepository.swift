@@ -80,6 +80,38 @@ struct ServiceAccountRepository: Sendable {
         return id
     }
 
+    /// The account's keys (ids and dates; never the key or its hash).
+    func keys(accountID: String) async throws -> [Key] {
+        try await database.read { sql in
+            try await sql.select().columns("id", "created_at", "last_used_at", "revoked_at").from("api_keys")
+                .where("service_account_id", .equal, SQLBind(accountID)).orderBy("created_at").all()
+                .map { row in
+                    Key(
+                        id: try row.decode(column: "id", as: String.self),
+                        createdAt: try row.decode(column: "created_at", as: String.self),
+                        lastUsedAt: try row.decode(column: "last_used_at", as: String?.self),
+                        revokedAt: try row.decode(column: "revoked_at", as: String?.self)
+                    )
+                }
+        }
+    }
+
+    /// Disables the account and revokes every live key of it, in one transaction; false if
+    /// there is no such account.
+    func disable(accountID: String, now: Date) async throws -> Bool {
+        try await database.transaction { sql in
+            guard try await sql.select().column("id").from("service_accounts").where("id", .equal, SQLBind(accountID)).first() != nil else {
+                return false
+            }
+            let stamp = Timestamp.string(from: now)
+            try await sql.update("service_accounts").set("is_active", to: SQLBind(false)).set("updated_at", to: SQLBind(stamp))
+                .where("id", .equal, SQLBind(accountID)).run()
+            try await sql.update("api_keys").set("revoked_at", to: SQLBind(stamp))
+                .where("service_account_id", .equal, SQLBind(accountID)).where("revoked_at", .is, SQLLiteral.null).run()
+            return true
+        }
+    }
+
     /// Revokes a key of the account; false if the account has no such live key.
     func revokeKey(accountID: String, keyID: String, now: Date) async throws -> Bool {
         try await database.transaction { sql in

@@ -18,8 +18,9 @@ struct SessionService: Sendable {
     /// would turn every read into a write).
     static let touchInterval: TimeInterval = 60
 
-    /// A new session for the operator; returns the cookie token and the record.
-    func create(operatorID: String, clientIP: String?, userAgent: String?) async throws -> (token: String, record: SessionRecord) {
+    /// A new session for the operator, provided their password is still `verifiedHash` and the
+    /// account is active; returns the cookie token and the record, or nil.
+    func create(operatorID: String, verifiedHash: String, clientIP: String?, userAgent: String?) async throws -> (token: String, record: SessionRecord)? {
         let token = Base64URL.encode(Data(RandomToken.bytes(32)))
         let now = clock.now()
         let record = SessionRecord(
@@ -32,7 +33,7 @@ struct SessionService: Sendable {
             clientIP: clientIP,
             userAgent: userAgent.map { String($0.prefix(256)) }
         )
-        try await repository.insertSession(record)
+        guard try await repository.insertSession(record, verifiedHash: verifiedHash) else { return nil }
         logger.notice("security event", metadata: ["event": "session_created", "operator_id": .string(operatorID), "session_id": .string(record.id)])
         return (token, record)
     }

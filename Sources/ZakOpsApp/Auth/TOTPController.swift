@@ -24,6 +24,10 @@ struct TOTPController: Sendable {
         }
     }
 
+    struct SetupRequest: Decodable {
+        let password: String
+    }
+
     struct CodeRequest: Decodable {
         let code: String
     }
@@ -34,9 +38,15 @@ struct TOTPController: Sendable {
     }
 
     func register(on routes: SecuredRoutes) {
-        routes.post("/api/auth/mfa/totp/setup", .authenticated(allowedWhileResetPending: false)) { _, context in
+        // Setup asks for the password: a borrowed session must not be able to enrol its own
+        // authenticator and lock the owner out.
+        routes.post("/api/auth/mfa/totp/setup", .authenticated(allowedWhileResetPending: false)) { request, context in
+            let input = try await request.decodeJSON(as: SetupRequest.self, context: context)
+            try Validate.length(input.password, field: "password", max: 1024)
             let account = try await currentOperator(context)
             guard !account.totpEnabled else { throw AppError(.conflict, logDetail: "TOTP already enabled") }
+            let (matches, _) = try await hasher.verify(input.password, against: account.passwordHash)
+            guard matches else { throw AppError(.invalidCredentials, field: "password", problem: "is incorrect") }
             let secret = RandomToken.base32(RandomToken.bytes(20))
             try await repository.setTOTP(operatorID: account.id, secret: secret, enabled: false, now: clock.now())
             let url = TOTP(secret: secret).createAuthenticatorURL(label: account.email, issuer: "ZakOps")
@@ -46,11 +56,13 @@ struct TOTPController: Sendable {
         routes.post("/api/auth/mfa/totp/confirm", .authenticated(allowedWhileResetPending: false)) { request, context -> HTTPResponse.Status in
             let input = try await request.decodeJSON(as: CodeRequest.self, context: context)
             let account = try await currentOperator(context)
-            guard account.totpSecret != nil, !account.totpEnabled else { throw AppError(.conflict, logDetail: "no pending TOTP setup") }
-            guard try await TOTPVerifier(repository: repository, clock: clock).consume(code: input.code, account: account) else {
+            guard let secret = account.totpSecret, !account.totpEnabled else { throw AppError(.conflict, logDetail: "no pending TOTP setup") }
+            guard try await TOTPVerifier(repository: repository, clock: clock).consume(code: input.code, account: account) == .accepted else {
                 throw AppError.validation(field: "code", problem: "is not valid")
             }
-            try await repository.setTOTP(operatorID: account.id, secret: account.totpSecret, enabled: true, now: clock.now())
+            guard try await repository.enableTOTP(operatorID: account.id, secret: secret, now: clock.now()) else {
+                throw AppError(.conflict, logDetail: "the pending TOTP secret changed")
+            }
             logger.notice("security event", metadata: ["event": "mfa_enabled", "operator_id": .string(account.id)])
             try await notify(account, "Two-step sign-in was turned on for your ZakOps account.")
             return .noContent
@@ -62,7 +74,7 @@ struct TOTPController: Sendable {
             guard account.totpEnabled else { throw AppError(.conflict, logDetail: "TOTP not enabled") }
             let (matches, _) = try await hasher.verify(input.password, against: account.passwordHash)
             guard matches else { throw AppError(.invalidCredentials, field: "password", problem: "is incorrect") }
-            guard try await TOTPVerifier(repository: repository, clock: clock).consume(code: input.code, account: account) else {
+            guard try await TOTPVerifier(repository: repository, clock: clock).consume(code: input.code, account: account) == .accepted else {
                 throw AppError.validation(field: "code", problem: "is not valid")
             }
             try await repository.setTOTP(operatorID: account.id, secret: nil, enabled: false, now: clock.now())

@@ -33,6 +33,7 @@ public enum Bootstrap {
     public static func redactor(for settings: Settings) -> Redactor {
         var secrets: [String] = []
         if let secret = settings.sessionSecret { secrets.append(secret.value) }
+        if let previous = settings.sessionSecretPrevious { secrets.append(previous.value) }
         if case .postgres(let location) = settings.database, let password = location.password {
             secrets.append(password.value)
             secrets.append(password.value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? password.value)

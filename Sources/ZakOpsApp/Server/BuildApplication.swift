@@ -60,7 +60,10 @@ public struct AppComponents: Sendable {
     var services: [any Service] {
         var services: [any Service] = database.service.map { [$0] } ?? []
         if let file = settings.secretFiles["SESSION_SECRET"] {
-            services.append(KeyRingReloader(store: keys, currentFile: file, previousFile: settings.secretFiles["SESSION_SECRET_PREVIOUS"], logger: logger))
+            services.append(KeyRingReloader(
+                store: keys, currentFile: file, previousFile: settings.secretFiles["SESSION_SECRET_PREVIOUS"],
+                requireStrength: settings.isProduction, logger: logger
+            ))
         }
         return services
     }

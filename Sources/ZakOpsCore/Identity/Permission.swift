@@ -31,8 +31,9 @@ public enum Role: String, Sendable, CaseIterable, Codable {
     }
 
     /// A service account's permissions: its role's, but never `actions:approve` — an agent
-    /// proposes, a human approves.
+    /// proposes, a human approves — and never `admin:users`: an agent's key must not be able to
+    /// mint more keys or identities for itself.
     public var serviceAccountPermissions: Set<Permission> {
-        permissions.subtracting([.actionsApprove])
+        permissions.subtracting([.actionsApprove, .adminUsers])
     }
 }

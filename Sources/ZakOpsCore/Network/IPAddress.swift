@@ -32,6 +32,15 @@ public enum IPAddress: Sendable, Equatable, Hashable {
         return nil
     }
 
+    /// Whether `host` names this machine: `localhost`, `::1` (bracketed or not), or a numeric
+    /// address in 127.0.0.0/8. Names that merely start with "127." are not loopback.
+    public static func isLoopbackHost(_ host: String) -> Bool {
+        let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        if bare.lowercased() == "localhost" || bare == "::1" { return true }
+        if case .v4(let bytes) = IPAddress(bare) { return bytes.0 == 127 }
+        return false
+    }
+
     /// The address's bytes in network order (4 or 16).
     public var bytes: [UInt8] {
         switch self {

@@ -67,10 +67,7 @@ public struct PostgresLocation: Sendable, Equatable {
     }
 
     static func isLoopbackHost(_ host: String) -> Bool {
-        let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-        if bare == "localhost" || bare == "::1" || bare.hasPrefix("/") { return true }
-        if let address = IPAddress(bare), case .v4(let bytes) = address { return bytes.0 == 127 }
-        return false
+        host.hasPrefix("/") || IPAddress.isLoopbackHost(host)
     }
 
     static func parse(_ text: String, setting: String) throws -> PostgresLocation {
