@@ -23,12 +23,10 @@ public final class BufferedLogSink: LogSink {
         let seconds = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
         let thread = Thread { [weak self] in
             while true {
-                do {
-                    // Hold the sink only while flushing, so it can go away while this sleeps.
-                    guard let sink = self else { return }
-                    sink.flush()
-                }
                 Thread.sleep(forTimeInterval: seconds)
+                // Hold the sink only while flushing, so it can go away while this sleeps.
+                guard let sink = self else { return }
+                sink.flush()
             }
         }
         thread.name = "zakops-log-flush"
