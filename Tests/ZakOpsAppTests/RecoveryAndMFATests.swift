@@ -21,7 +21,7 @@ struct RecoveryAndMFATests {
     /// Waits for a reset mail (it is sent after the answer) whose token is not in `known`, and
     /// returns that token.
     static func resetToken(_ server: TestServer, besides known: Set<String> = []) async throws -> String {
-        for _ in 0..<200 {
+        for _ in 0..<500 {
             let tokens = try server.mails().filter { $0.contains("Subject: Reset your ZakOps password") }.compactMap { mail -> String? in
                 guard let range = mail.range(of: "#token=") else { return nil }
                 return String(mail[range.upperBound...].prefix { !$0.isWhitespace })
