@@ -19,15 +19,8 @@ struct AuthController: Sendable {
         let totp: String?
     }
 
-    struct OperatorView: Encodable {
-        let id: String
-        let email: String
-        let name: String
-        let role: String
-    }
-
     struct LoginResponse: ResponseEncodable {
-        let `operator`: OperatorView
+        let `operator`: OperatorResponse
         let csrfToken: String
         enum CodingKeys: String, CodingKey {
             case `operator`
@@ -35,6 +28,7 @@ struct AuthController: Sendable {
         }
     }
 
+    /// An operator as the API shows it (login and registration answers).
     struct OperatorResponse: ResponseEncodable {
         let id: String
         let email: String
@@ -115,7 +109,7 @@ struct AuthController: Sendable {
             clientIP: context.clientIP, userAgent: request.headers[.userAgent]
         )
         let body = LoginResponse(
-            operator: OperatorView(id: result.account.id, email: result.account.email, name: result.account.name, role: result.account.role.rawValue),
+            operator: OperatorResponse(id: result.account.id, email: result.account.email, name: result.account.name, role: result.account.role.rawValue),
             csrfToken: result.csrfToken
         )
         var response = try body.response(from: request, context: context)

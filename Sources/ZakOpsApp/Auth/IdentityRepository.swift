@@ -34,14 +34,18 @@ struct IdentityRepository: Sendable {
         }
     }
 
-    /// Inserts an operator; a duplicate e-mail (any case) is `CONFLICT`.
+    /// Inserts an operator; a duplicate e-mail (any case) is `CONFLICT`. The check and the
+    /// insert share one transaction.
     func insertOperator(email: String, name: String, role: Role, passwordHash: String, mustResetPassword: Bool, now: Date) async throws -> String {
         let id = PublicID.make("op")
         let stamp = Timestamp.string(from: now)
-        if try await operatorByEmail(email) != nil {
-            throw AppError(.conflict, field: "email", problem: "is already registered")
-        }
         try await database.transaction { sql in
+            let taken = try await sql.select().column("id").from("operators")
+                .where(SQLFunction("lower", args: SQLColumn("email")), .equal, SQLFunction("lower", args: SQLBind(email)))
+                .first() != nil
+            if taken {
+                throw AppError(.conflict, field: "email", problem: "is already registered")
+            }
             try await sql.insert(into: "operators")
                 .columns("id", "email", "name", "role", "password_hash", "is_active", "must_reset_password", "created_at", "updated_at")
                 .values(SQLBind(id), SQLBind(email), SQLBind(name), SQLBind(role.rawValue), SQLBind(passwordHash), SQLBind(true),

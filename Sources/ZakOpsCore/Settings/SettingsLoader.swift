@@ -4,9 +4,6 @@ import Logging
 /// Turns raw input into typed `Settings`. A malformed value stops here with a `SettingsError`
 /// that names the setting and the rule, and never the value (it may be a secret).
 public struct SettingsLoader: Sendable {
-    /// Settings whose value is a secret and may instead be given as `NAME_FILE`.
-    public static let secretNames = ["SESSION_SECRET", "SESSION_SECRET_PREVIOUS", "DATABASE_URL"]
-
     let input: SettingsInput
 
     public init(input: SettingsInput) {
