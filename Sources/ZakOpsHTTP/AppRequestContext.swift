@@ -9,12 +9,20 @@ public struct AppRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// Opaque support reference (`req_…`), returned in `X-Request-ID` and in error bodies.
     public let requestID: String
-    /// The TCP peer's IP address (the transport middleware may replace it with the forwarded one).
+    /// The client's IP address: the TCP peer's, or the forwarded one when the peer is a trusted
+    /// proxy (`ClientAddressMiddleware`).
     public var clientIP: String?
+    /// How the client reached ZakOps: the listener's scheme, or a trusted proxy's `X-Forwarded-Proto`.
+    public var scheme: RequestScheme = .http
+    /// Whether `scheme` came from a trusted proxy's `X-Forwarded-Proto`.
+    public var schemeForwarded = false
     /// Maximum request body size in bytes; decoding more gives 413.
     public var bodyLimit: Int = 1_048_576
     /// Who the request acts for, once authentication has run (nil: anonymous).
     public var principal: Principal?
+    /// Whether the request presented a credential that was refused (an unknown or revoked API
+    /// key): it stays anonymous, counts against its address's limit, and gets 401 at the route.
+    public var credentialRefused = false
     /// How the principal was authenticated: only cookie-authenticated requests need a CSRF token.
     public var authenticatedByCookie = false
 
@@ -27,4 +35,9 @@ public struct AppRequestContext: RequestContext {
     }
 
     public var maxUploadSize: Int { bodyLimit }
+}
+
+/// The scheme a request arrived with.
+public enum RequestScheme: String, Sendable {
+    case http, https
 }

@@ -3,7 +3,8 @@ import HTTPTypes
 import Logging
 
 /// One log line per request: method, route pattern (never the raw path or query string),
-/// status, duration, client IP and request id. Also returns the id in `X-Request-ID`.
+/// query parameter names (never their values), status, duration, client IP and request id.
+/// Also returns the id in `X-Request-ID`.
 public struct RequestLogMiddleware: RouterMiddleware {
     public typealias Context = AppRequestContext
     static let requestIDHeader = HTTPField.Name("X-Request-ID")!
@@ -16,13 +17,19 @@ public struct RequestLogMiddleware: RouterMiddleware {
         response.headers[Self.requestIDHeader] = context.requestID
         let elapsed = ContinuousClock.now - start
         let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
-        context.logger.info("request", metadata: [
+        var metadata: Logger.Metadata = [
             "method": .string(request.method.rawValue),
             "route": .string(context.endpointPath ?? "unmatched"),
             "status": .stringConvertible(response.status.code),
             "duration_ms": .stringConvertible((milliseconds * 1000).rounded() / 1000),
             "client_ip": .string(context.clientIP ?? "unknown"),
-        ])
+        ]
+        if request.uri.query != nil {
+            // At most 20 names of at most 64 characters: enough to debug, not a log-flooding channel.
+            let names = SensitiveQueryMiddleware.parameterNames(request).prefix(20).map { String($0.prefix(64)) }
+            metadata["query_params"] = .string(names.joined(separator: ","))
+        }
+        context.logger.info("request", metadata: metadata)
         return response
     }
 }

@@ -28,7 +28,7 @@ struct PreflightCommand: AsyncParsableCommand {
         } catch {
             finding = .unreachable
         }
-        let report = Preflight.evaluate(settings, database: finding)
+        let report = Preflight.evaluate(settings, database: finding, tls: TLSCertificates.inspect(settings))
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

@@ -25,7 +25,7 @@ struct GracefulShutdownTests {
         let components = AppComponents(settings: settings, database: database, logger: logger, hasher: TestServer.hasher)
         let app = try buildApplication(components, extraRoutes: { install($0, database) })
         // The same ServiceGroup `zakops serve` runs (signals, grace period).
-        let group = ZakOpsServer.serviceGroup(for: app, settings: settings, logger: logger)
+        let group = ZakOpsServer.serviceGroup(for: [app], settings: settings, logger: logger)
         let port = settings.httpPort
 
         // Close the SQLite connections whatever happens: an unclosed connection traps on deinit.

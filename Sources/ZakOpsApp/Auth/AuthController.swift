@@ -12,6 +12,8 @@ struct AuthController: Sendable {
     let repository: IdentityRepository
     let keys: KeyRingStore
     let sessionMaxAge: Int
+    /// Logins per target account per minute, across all addresses (nil when limits are off).
+    let accountLimit: (limiter: RateLimiter, policy: RateLimitPolicy)?
 
     struct LoginRequest: Decodable {
         let email: String
@@ -103,6 +105,11 @@ struct AuthController: Sendable {
         let input = try await request.decodeJSON(as: LoginRequest.self, context: context)
         try Validate.email(input.email, field: "email")
         try Validate.length(input.password, field: "password", max: 1024)
+        // Per target account, so that a credential-stuffing run spread over many addresses is
+        // slowed as well; unknown addresses count the same, keyed by a hash of the address.
+        if let accountLimit {
+            _ = try await accountLimit.limiter.enforce(accountLimit.policy, key: LoginBackoff.subject(input.email), context: context)
+        }
         let result = try await service.login(
             email: input.email, password: input.password, totp: input.totp,
             broughtToken: SessionCookie.token(in: request),

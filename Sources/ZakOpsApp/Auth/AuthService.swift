@@ -12,6 +12,7 @@ struct AuthService: Sendable {
     let keys: KeyRingStore
     let mailer: any Mailer
     let clock: any AppClock
+    let backoff: LoginBackoff
     let logger: Logger
 
     struct LoginResult: Sendable {
@@ -23,8 +24,13 @@ struct AuthService: Sendable {
 
     /// Verifies credentials and opens a new session. Unknown e-mail, wrong password and disabled
     /// account get the same error after the same work (one bcrypt verification). Any session the
-    /// client brought is deleted, never adopted.
+    /// client brought is deleted, never adopted. An address in its failure delay (`LoginBackoff`)
+    /// gets 429 before any of that work.
     func login(email: String, password: String, totp: String?, broughtToken: String?, clientIP: String?, userAgent: String?) async throws -> LoginResult {
+        if let wait = try await backoff.remainingDelay(email: email) {
+            logger.warning("security event", metadata: ["event": "login_delayed", "retry_after": .stringConvertible(wait), "client_ip": .string(clientIP ?? "unknown")])
+            throw AppError(.rateLimited, headers: ["Retry-After": String(wait)], logDetail: "login backoff")
+        }
         let account = try await repository.operatorByEmail(email)
         // bcrypt reads only 72 bytes and stops at a NUL: such input never matches (after the same work).
         let tooLong = password.utf8.count > PasswordPolicy.maximumBytes || password.utf8.contains(0)
@@ -33,6 +39,9 @@ struct AuthService: Sendable {
         guard let account, matches, account.isActive else {
             let reason = account == nil ? "unknown_account" : (matches ? "disabled_account" : "wrong_password")
             logger.warning("security event", metadata: ["event": "login_failed", "reason": .string(reason), "client_ip": .string(clientIP ?? "unknown")])
+            if let delay = try await backoff.recordFailure(email: email) {
+                logger.warning("security event", metadata: ["event": "login_backoff_started", "delay_seconds": .stringConvertible(Int(delay)), "client_ip": .string(clientIP ?? "unknown")])
+            }
             throw AppError(.invalidCredentials)
         }
         if account.totpEnabled {
@@ -61,6 +70,7 @@ struct AuthService: Sendable {
             throw AppError(.invalidCredentials)
         }
         try await repository.recordLogin(operatorID: account.id, now: clock.now())
+        try await backoff.clear(email: email)
         logger.notice("security event", metadata: ["event": "login_succeeded", "operator_id": .string(account.id), "session_id": .string(session.id)])
         return LoginResult(token: token, session: session, account: account, csrfToken: CSRFToken.issue(for: session.tokenHash, keys: keys.current))
     }

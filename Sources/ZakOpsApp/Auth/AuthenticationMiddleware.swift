@@ -7,7 +7,8 @@ import ZakOpsHTTP
 /// Establishes who the request acts for.
 ///
 /// - `Authorization: Bearer zk_…` authenticates by API key alone; cookies on such a request
-///   are ignored, and a bad key is 401 whatever else the request carries.
+///   are ignored. A bad key leaves the request anonymous and marked `credentialRefused`: the
+///   rate limiter (next) charges it to the client address, and every route answers it 401.
 /// - Otherwise the session cookie, if valid, names the operator.
 /// - The public auth routes never adopt a cookie's session (login replaces it).
 /// - With `AUTH_REQUIRED=false` (development only) an anonymous request acts as the built-in
@@ -29,6 +30,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
         var context = context
         if let authorization = request.headers[.authorization] {
             context.principal = try await principal(forAuthorization: authorization, context: context)
+            context.credentialRefused = context.principal == nil
         } else if !Self.sessionFreePaths.contains(request.uri.path), let token = SessionCookie.token(in: request),
                   let principal = try await sessions.resolve(token: token) {
             context.principal = principal
@@ -40,13 +42,13 @@ struct AuthenticationMiddleware: RouterMiddleware {
         return try await next(request, context)
     }
 
-    private func principal(forAuthorization header: String, context: Context) async throws -> Principal {
+    private func principal(forAuthorization header: String, context: Context) async throws -> Principal? {
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer", parts[1].hasPrefix("zk_"), parts[1].utf8.count <= 128,
               let principal = try await serviceAccounts.principal(keyHash: Digest.sha256Hex(String(parts[1])), now: clock.now())
         else {
             context.logger.warning("security event", metadata: ["event": "api_key_refused", "client_ip": .string(context.clientIP ?? "unknown")])
-            throw AppError(.unauthorized)
+            return nil
         }
         return principal
     }

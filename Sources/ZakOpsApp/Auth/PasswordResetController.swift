@@ -15,6 +15,8 @@ struct PasswordResetController: Sendable {
     let hasher: PasswordHasher
     let mailer: any Mailer
     let clock: any AppClock
+    /// A completed reset ends any failed-login delay of the account.
+    let backoff: LoginBackoff
     let publicBaseURL: String
     let logger: Logger
 
@@ -87,6 +89,7 @@ struct PasswordResetController: Sendable {
         guard try await repository.consumeResetToken(tokenHash: tokenHash, now: now) == account.id else { throw invalid }
         try await repository.updatePassword(operatorID: account.id, hash: hash, now: now)
         try await repository.deleteSessions(operatorID: account.id)
+        try await backoff.clear(email: account.email)
         logger.notice("security event", metadata: ["event": "password_reset_completed", "operator_id": .string(account.id)])
         try await mailer.send(Mail(
             to: account.email,

@@ -1,6 +1,8 @@
 import Foundation
 import ServiceLifecycle
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import NIOCore
 import ZakOpsCore
@@ -16,6 +18,8 @@ public struct AppComponents: Sendable {
     public let mailer: any Mailer
     public let hasher: PasswordHasher
     public let keys: KeyRingStore
+    /// Where rate-limit counts live: shared in PostgreSQL, in memory (bounded) with SQLite.
+    public let rateLimitStore: any RateLimitStore
 
     /// - Parameters:
     ///   - clock, mailer, hasher: tests pass a manual clock, a mailer in a temporary folder and a
@@ -30,6 +34,10 @@ public struct AppComponents: Sendable {
         self.clock = clock
         self.mailer = mailer ?? FileMailer(folder: settings.mailDirectory)
         self.hasher = hasher ?? PasswordHasher(cost: settings.passwordHashCost)
+        switch settings.database {
+        case .postgres: rateLimitStore = DatabaseRateLimitStore(database: database)
+        case .sqlite: rateLimitStore = MemoryRateLimitStore(maxKeys: settings.rateLimitMaxKeys)
+        }
         if let secret = settings.sessionSecret {
             keys = KeyRingStore(KeyRing(current: secret, previous: settings.sessionSecretPrevious))
         } else {
@@ -47,7 +55,34 @@ public struct AppComponents: Sendable {
     }
 
     var auth: AuthService {
-        AuthService(repository: identity, sessions: sessions, hasher: hasher, keys: keys, mailer: mailer, clock: clock, logger: logger)
+        AuthService(repository: identity, sessions: sessions, hasher: hasher, keys: keys, mailer: mailer, clock: clock, backoff: backoff, logger: logger)
+    }
+
+    var backoff: LoginBackoff {
+        LoginBackoff(database: database, clock: clock, enabled: settings.loginBackoffEnabled)
+    }
+
+    var limiter: RateLimiter { RateLimiter(store: rateLimitStore, clock: clock) }
+
+    /// The checklist's two request groups, with the configured limits.
+    var authPolicy: RateLimitPolicy { RateLimitPolicy(name: "auth", limit: settings.rateLimitAuthPerMinute) }
+    var apiPolicy: RateLimitPolicy { RateLimitPolicy(name: "api", limit: settings.rateLimitAPIPerMinute) }
+    var loginAccountPolicy: RateLimitPolicy { RateLimitPolicy(name: "login-account", limit: settings.rateLimitAuthPerMinute) }
+
+    /// Where plain-HTTP requests are redirected: `PUBLIC_BASE_URL`'s origin when it is https,
+    /// else this server's TLS port; nil when there is no HTTPS. Never from the Host header.
+    var httpsOrigin: String? {
+        let base = settings.publicBaseURL.flatMap { URLComponents(string: $0) }
+        if let base, base.scheme == "https", let host = base.host {
+            return "https://\(Self.bracketed(host))" + (base.port.map { ":\($0)" } ?? "")
+        }
+        guard settings.tlsCertFile != nil else { return nil }
+        let host = base?.host ?? settings.httpHost
+        return "https://\(Self.bracketed(host))" + (settings.httpsPort == 443 ? "" : ":\(settings.httpsPort)")
+    }
+
+    private static func bracketed(_ host: String) -> String {
+        host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
     }
 
     /// Where links in e-mails point: `PUBLIC_BASE_URL`, never the request's Host header.
@@ -59,6 +94,7 @@ public struct AppComponents: Sendable {
     /// when the session secret comes from a file.
     var services: [any Service] {
         var services: [any Service] = database.service.map { [$0] } ?? []
+        services.append(RateLimitJanitor(database: database, clock: clock, logger: logger))
         if let file = settings.secretFiles["SESSION_SECRET"] {
             services.append(KeyRingReloader(
                 store: keys, currentFile: file, previousFile: settings.secretFiles["SESSION_SECRET_PREVIOUS"],
@@ -93,11 +129,13 @@ public func buildRouter(
     let migrations = try MigrationRunner(database: components.database, logger: components.logger)
     HealthController(database: components.database, migrations: migrations, startup: startup).register(on: router)
     AuthController(service: components.auth, repository: components.identity, keys: components.keys,
-                   sessionMaxAge: Int(components.settings.sessionMaxAge.components.seconds)).register(on: routes)
+                   sessionMaxAge: Int(components.settings.sessionMaxAge.components.seconds),
+                   accountLimit: components.settings.rateLimitEnabled ? (components.limiter, components.loginAccountPolicy) : nil)
+        .register(on: routes)
     AdminServiceAccountController(repository: ServiceAccountRepository(database: components.database), clock: components.clock)
         .register(on: routes)
     PasswordResetController(repository: components.identity, hasher: components.hasher, mailer: components.mailer, clock: components.clock,
-                            publicBaseURL: components.publicBaseURL, logger: components.logger).register(on: routes)
+                            backoff: components.backoff, publicBaseURL: components.publicBaseURL, logger: components.logger).register(on: routes)
     TOTPController(repository: components.identity, hasher: components.hasher, mailer: components.mailer, clock: components.clock,
                    logger: components.logger).register(on: routes)
     RegistrationController(repository: components.identity, hasher: components.hasher, clock: components.clock,
@@ -106,43 +144,75 @@ public func buildRouter(
     return (router, registry)
 }
 
-/// Builds the HTTP application: the request pipeline of DESIGN.md around the router.
+/// Which socket an application listens on.
+public enum Listener: Sendable {
+    /// `HTTP_PORT`. While TLS is on, it only redirects (and serves `/health/*` with `HEALTH_ON_HTTP`).
+    case plain
+    /// `HTTPS_PORT`, with the certificate store the handshake reads.
+    case tls(TLSCertificates)
+}
+
+/// Builds one listener's HTTP application: the request pipeline of DESIGN.md around the router.
 ///
-/// - Parameter extraRoutes: lets tests register routes that exercise the pipeline (a slow
-///   handler, a JSON echo); production passes nothing.
+/// - Parameters:
+///   - listener: the plain port (the default) or the TLS port; `zakops serve` builds both when
+///     TLS files are configured. Background services run with the plain listener's application.
+///   - extraRoutes: lets tests register routes that exercise the pipeline (a slow handler, a
+///     JSON echo); production passes nothing.
 public func buildApplication(
     _ components: AppComponents,
     startup: StartupState = StartupState(),
+    listener: Listener = .plain,
     extraRoutes: (Router<AppRequestContext>) -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
     let settings = components.settings
     let (router, _) = try buildRouter(components, startup: startup, extraRoutes: extraRoutes)
     let allowed = AllowedMethods(routes: router.routes.map { ($0.path, $0.method) })
-    // Outermost first, as in DESIGN.md's request pipeline. Transport, CORS and rate limits
-    // slot in after the sanitizer as their features land.
-    let pipeline = PipelineResponder<AppRequestContext>(
-        [
-            RequestLogMiddleware(),
-            SecurityHeadersMiddleware(SecurityHeaders(xssProtection: settings.xssProtection)),
-            ErrorSanitizerMiddleware(allowedMethods: allowed),
-            BodyLimitMiddleware(limit: settings.bodyLimitBytes),
-            AuthenticationMiddleware(
-                sessions: components.sessions, serviceAccounts: ServiceAccountRepository(database: components.database),
-                clock: components.clock, developmentAdmin: !settings.authRequired && !settings.isProduction
-            ),
-            CSRFMiddleware(keys: components.keys, trustedOrigins: components.trustedOrigins),
-        ],
-        around: router.buildResponder()
-    )
-    return Application(
-        responder: pipeline,
-        server: .http1(configuration: .init(idleTimeout: .seconds(30))),
-        configuration: ApplicationConfiguration(
-            address: .hostname(settings.httpHost, port: settings.httpPort),
-            serverName: nil
+    let scheme: RequestScheme
+    let server: HTTPServerBuilder
+    let port: Int
+    switch listener {
+    case .plain:
+        scheme = .http
+        server = .http1(configuration: .init(idleTimeout: .seconds(30)))
+        port = settings.httpPort
+    case .tls(let certificates):
+        scheme = .https
+        server = try .tls(.http1(configuration: .init(idleTimeout: .seconds(30))), tlsConfiguration: certificates.serverConfiguration())
+        port = settings.httpsPort
+    }
+    var middlewares: [any MiddlewareProtocol<Request, Response, AppRequestContext>] = [
+        ClientAddressMiddleware(trustedProxies: settings.trustedProxies, listenerScheme: scheme),
+        RequestLogMiddleware(),
+        SecurityHeadersMiddleware(SecurityHeaders(xssProtection: settings.xssProtection)),
+        CORSMiddleware(origins: settings.corsOrigins, allowedMethods: allowed),
+        ErrorSanitizerMiddleware(allowedMethods: allowed),
+        // Before the redirect: a credential already sent in clear is refused, not bounced to HTTPS.
+        SensitiveQueryMiddleware(),
+        HTTPSRedirectMiddleware(
+            origin: components.httpsOrigin,
+            redirectsPlainListener: scheme == .http && settings.tlsCertFile != nil,
+            healthOnHTTP: settings.healthOnHTTP
         ),
-        services: components.services,
-        onServerRunning: { _ in startup.markComplete() },
+        BodyLimitMiddleware(limit: settings.bodyLimitBytes),
+        AuthenticationMiddleware(
+            sessions: components.sessions, serviceAccounts: ServiceAccountRepository(database: components.database),
+            clock: components.clock, developmentAdmin: !settings.authRequired && !settings.isProduction
+        ),
+    ]
+    if settings.rateLimitEnabled {
+        middlewares.append(RateLimitMiddleware(limiter: components.limiter, auth: components.authPolicy, api: components.apiPolicy))
+    }
+    middlewares.append(CSRFMiddleware(keys: components.keys, trustedOrigins: components.trustedOrigins))
+    let isPlain = scheme == .http
+    // With TLS on, the TLS listener decides when the server is started.
+    let marksStartup = isPlain == (settings.tlsCertFile == nil)
+    return Application(
+        responder: PipelineResponder(middlewares, around: router.buildResponder()),
+        server: server,
+        configuration: ApplicationConfiguration(address: .hostname(settings.httpHost, port: port), serverName: nil),
+        services: isPlain ? components.services : [],
+        onServerRunning: { _ in if marksStartup { startup.markComplete() } },
         logger: components.logger
     )
 }

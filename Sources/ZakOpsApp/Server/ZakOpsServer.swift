@@ -31,16 +31,25 @@ public enum ZakOpsServer {
         let group: ServiceGroup
         do {
             let components = AppComponents(settings: settings, database: database, logger: logger)
-            group = serviceGroup(for: try buildApplication(components), settings: settings, logger: logger)
+            let startup = StartupState()
+            var services: [any Service] = [try buildApplication(components, startup: startup)]
+            if let certificateFile = settings.tlsCertFile, let keyFile = settings.tlsKeyFile {
+                let certificates = try TLSCertificates(certificateFile: certificateFile, keyFile: keyFile)
+                services.append(try buildApplication(components, startup: startup, listener: .tls(certificates)))
+                services.append(CertificateReloader(certificates: certificates, logger: logger))
+            }
+            group = serviceGroup(for: services, settings: settings, logger: logger)
         } catch {
             await database.close()
             throw error
         }
-        logger.info("server starting", metadata: [
+        var metadata: Logger.Metadata = [
             "environment": .string(settings.environment.rawValue),
             "address": .string("\(settings.httpHost):\(settings.httpPort)"),
             "database": .string(settings.database.dialectName),
-        ])
+        ]
+        if settings.tlsCertFile != nil { metadata["https_address"] = .string("\(settings.httpHost):\(settings.httpsPort)") }
+        logger.info("server starting", metadata: metadata)
         do {
             try await group.run()
         } catch {
@@ -53,9 +62,9 @@ public enum ZakOpsServer {
 
     /// The ServiceGroup `serve` runs: stops on SIGTERM or SIGINT, giving in-flight requests
     /// `SHUTDOWN_GRACE_SECONDS` to finish before they are cancelled.
-    public static func serviceGroup(for app: some Service, settings: Settings, logger: Logger) -> ServiceGroup {
+    public static func serviceGroup(for services: [any Service], settings: Settings, logger: Logger) -> ServiceGroup {
         var configuration = ServiceGroupConfiguration(
-            services: [.init(service: app)],
+            services: services.map { .init(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         )
@@ -70,7 +79,7 @@ public enum ZakOpsServer {
             if settings.isProduction {
                 var finding = Preflight.DatabaseFinding.unreachable
                 if let database { finding = await inspect(database, logger: logger) }
-                let result = Preflight.evaluate(settings, database: finding)
+                let result = Preflight.evaluate(settings, database: finding, tls: TLSCertificates.inspect(settings))
                 report(result.text)
                 guard result.ok else { throw ServeError.preflightFailed(result) }
             } else if let database {

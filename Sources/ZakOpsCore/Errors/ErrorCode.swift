@@ -5,6 +5,7 @@
 public enum ErrorCode: String, Sendable, CaseIterable, Codable {
     case validationError = "VALIDATION_ERROR"
     case malformedJSON = "MALFORMED_JSON"
+    case sensitiveDataInURL = "SENSITIVE_DATA_IN_URL"
     case unauthorized = "UNAUTHORIZED"
     case invalidCredentials = "INVALID_CREDENTIALS"
     case totpRequired = "TOTP_REQUIRED"
@@ -25,7 +26,7 @@ public enum ErrorCode: String, Sendable, CaseIterable, Codable {
     /// The HTTP status code that goes with the error code.
     public var status: Int {
         switch self {
-        case .validationError, .malformedJSON: 400
+        case .validationError, .malformedJSON, .sensitiveDataInURL: 400
         case .unauthorized, .invalidCredentials, .totpRequired: 401
         case .forbidden, .csrfFailed, .passwordResetRequired: 403
         case .notFound: 404
@@ -45,6 +46,7 @@ public enum ErrorCode: String, Sendable, CaseIterable, Codable {
         switch self {
         case .validationError: "The request is invalid."
         case .malformedJSON: "The request body is not valid JSON."
+        case .sensitiveDataInURL: "Credentials must not be sent in the URL. Send them in the request body or headers."
         case .unauthorized: "Authentication is required."
         case .invalidCredentials: "The e-mail address or password is incorrect."
         case .totpRequired: "A one-time code from your authenticator app is required."

@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Foundation
 
 /// An IPv4 or IPv6 address parsed with `inet_pton`, the system's own parser.
 public enum IPAddress: Sendable, Equatable, Hashable {
@@ -47,6 +48,29 @@ public enum IPAddress: Sendable, Equatable, Hashable {
         case .v4(let b): [b.0, b.1, b.2, b.3]
         case .v6(let b): b
         }
+    }
+
+    /// The canonical text of the address (`inet_ntop`): `10.0.0.1`, `2001:db8::1`.
+    public var text: String {
+        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+        var raw = bytes
+        let family = raw.count == 4 ? AF_INET : AF_INET6
+        let result = raw.withUnsafeMutableBytes { inet_ntop(family, $0.baseAddress, &buffer, socklen_t(buffer.count)) }
+        guard result != nil else { return "" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Parses an address as proxies write it in `X-Forwarded-For`: bare, or with a port
+    /// (`1.2.3.4:5678`, `[2001:db8::1]:443`).
+    public init?(forwarded text: String) {
+        var value = Substring(text.trimmingCharacters(in: .whitespaces))
+        if value.hasPrefix("[") {
+            guard let close = value.firstIndex(of: "]") else { return nil }
+            value = value[value.index(after: value.startIndex)..<close]
+        } else if value.filter({ $0 == ":" }).count == 1, let colon = value.firstIndex(of: ":") {
+            value = value[..<colon]
+        }
+        self.init(String(value))
     }
 
     public static func == (lhs: IPAddress, rhs: IPAddress) -> Bool { lhs.bytes == rhs.bytes }

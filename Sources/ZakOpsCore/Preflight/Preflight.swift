@@ -12,8 +12,19 @@ public enum Preflight {
         case unreachable
     }
 
-    /// Evaluates every check against the settings and the database finding.
-    public static func evaluate(_ settings: Settings, database: DatabaseFinding) -> PreflightReport {
+    /// What preflight knows about `TLS_CERT_FILE` and `TLS_KEY_FILE`.
+    public enum TLSFinding: Sendable {
+        case notConfigured
+        /// The files cannot be read or do not hold a certificate chain and a matching key.
+        case unusable
+        case usable(notValidAfter: Date)
+    }
+
+    /// Certificates closer than this to their end give a warning.
+    public static let certificateWarningPeriod: TimeInterval = 14 * 24 * 60 * 60
+
+    /// Evaluates every check against the settings and the findings.
+    public static func evaluate(_ settings: Settings, database: DatabaseFinding, tls: TLSFinding = .notConfigured, now: Date = Date()) -> PreflightReport {
         var checks: [PreflightCheck] = []
         func add(_ id: String, _ status: PreflightStatus, _ item: String, _ detail: String, fix: String = "") {
             checks.append(PreflightCheck(id: id, status: status, item: item, detail: detail, fix: status == .pass ? "" : fix))
@@ -68,7 +79,16 @@ public enum Preflight {
             add("cors_origins", .pass, "CORS origins restricted", "\(settings.corsOrigins.count) explicit https origin(s)")
         }
 
-        checks.append(httpsCheck(settings))
+        checks.append(httpsCheck(settings, tls: tls))
+        if let check = certificateCheck(tls, now: now) { checks.append(check) }
+        checks.append(rateLimitCheck(settings))
+        if let open = settings.trustedProxies.first(where: { $0.prefixLength == 0 }) {
+            add("trusted_proxies", .fail, "Client IPs come from the socket or a trusted proxy", "TRUSTED_PROXIES contains \(open), which trusts every address",
+                fix: "List only your load balancers' addresses or subnets in TRUSTED_PROXIES.")
+        } else {
+            add("trusted_proxies", .pass, "Client IPs come from the socket or a trusted proxy",
+                settings.trustedProxies.isEmpty ? "no proxy is trusted: the socket address is the client" : "\(settings.trustedProxies.count) trusted proxy block(s)")
+        }
 
         if let base = settings.publicBaseURL, base.hasPrefix("https://") {
             add("public_base_url", .pass, "HTTPS only (HTTP redirects to HTTPS)", "PUBLIC_BASE_URL is https")
@@ -116,17 +136,58 @@ public enum Preflight {
         return PreflightReport(checks: checks)
     }
 
-    private static func httpsCheck(_ settings: Settings) -> PreflightCheck {
+    private static func httpsCheck(_ settings: Settings, tls: TLSFinding) -> PreflightCheck {
         let item = "HTTPS only (HTTP redirects to HTTPS)"
-        if !settings.trustedProxies.isEmpty {
-            return PreflightCheck(id: "https", status: .pass, item: item, detail: "TLS ends at a trusted proxy (TRUSTED_PROXIES)", fix: "")
+        if case .usable = tls {
+            return PreflightCheck(id: "https", status: .pass, item: item,
+                                  detail: "ZakOps serves TLS on HTTPS_PORT \(settings.httpsPort); HTTP_PORT redirects there", fix: "")
         }
-        // ZakOps's own TLS listener arrives with the network-security issue; until then TLS
-        // files alone would leave the server speaking plain HTTP.
-        let detail = settings.tlsCertFile != nil
-            ? "TLS_CERT_FILE is set, but this version serves plain HTTP only"
-            : "TRUSTED_PROXIES is not configured, so nothing terminates TLS"
-        return PreflightCheck(id: "https", status: .fail, item: item, detail: detail,
-                              fix: "Terminate TLS at a load balancer or proxy and list its address in TRUSTED_PROXIES.")
+        if !settings.trustedProxies.isEmpty {
+            return PreflightCheck(id: "https", status: .pass, item: item,
+                                  detail: "TLS ends at a trusted proxy (TRUSTED_PROXIES); X-Forwarded-Proto: http is redirected", fix: "")
+        }
+        return PreflightCheck(id: "https", status: .fail, item: item, detail: "neither TLS_CERT_FILE/TLS_KEY_FILE nor TRUSTED_PROXIES is configured",
+                              fix: "Set TLS_CERT_FILE and TLS_KEY_FILE, or terminate TLS at a load balancer and list its address in TRUSTED_PROXIES.")
+    }
+
+    private static func certificateCheck(_ tls: TLSFinding, now: Date) -> PreflightCheck? {
+        let item = "HTTPS certificates valid"
+        switch tls {
+        case .notConfigured:
+            return nil
+        case .unusable:
+            return PreflightCheck(id: "tls_certificate", status: .fail, item: item,
+                                  detail: "TLS_CERT_FILE/TLS_KEY_FILE cannot be read or do not hold a PEM certificate chain and its key",
+                                  fix: "Point TLS_CERT_FILE at the PEM chain (leaf first) and TLS_KEY_FILE at its PEM private key, readable by this user.")
+        case .usable(let notValidAfter):
+            let end = Timestamp.string(from: notValidAfter)
+            if notValidAfter <= now {
+                return PreflightCheck(id: "tls_certificate", status: .fail, item: item, detail: "the certificate expired at \(end)",
+                                      fix: "Renew the certificate, replace the files and send SIGHUP (no restart needed).")
+            }
+            if notValidAfter.timeIntervalSince(now) < certificateWarningPeriod {
+                return PreflightCheck(id: "tls_certificate", status: .warn, item: item, detail: "the certificate expires at \(end), within 14 days",
+                                      fix: "Renew the certificate, replace the files and send SIGHUP (no restart needed).")
+            }
+            return PreflightCheck(id: "tls_certificate", status: .pass, item: item, detail: "valid until \(end)", fix: "")
+        }
+    }
+
+    private static func rateLimitCheck(_ settings: Settings) -> PreflightCheck {
+        let item = "Rate limiting on auth endpoints (10/min)"
+        let values = "auth \(settings.rateLimitAuthPerMinute)/min, api \(settings.rateLimitAPIPerMinute)/min"
+        guard settings.rateLimitEnabled else {
+            return PreflightCheck(id: "rate_limits", status: .fail, item: item, detail: "RATE_LIMIT_ENABLED=false",
+                                  fix: "Unset RATE_LIMIT_ENABLED (limits are on by default).")
+        }
+        if settings.rateLimitAuthPerMinute > 10 || settings.rateLimitAPIPerMinute > 60 {
+            if settings.rateLimitAllowHigher {
+                return PreflightCheck(id: "rate_limits", status: .warn, item: item, detail: "above the checklist's 10/60 by RATE_LIMIT_ALLOW_HIGHER: \(values)",
+                                      fix: "Return to RATE_LIMIT_AUTH_PER_MINUTE=10 and RATE_LIMIT_API_PER_MINUTE=60 when the reason has passed.")
+            }
+            return PreflightCheck(id: "rate_limits", status: .fail, item: item, detail: "above the checklist's 10/60: \(values)",
+                                  fix: "Lower the limits, or set RATE_LIMIT_ALLOW_HIGHER=true to accept higher ones deliberately.")
+        }
+        return PreflightCheck(id: "rate_limits", status: .pass, item: item, detail: values, fix: "")
     }
 }

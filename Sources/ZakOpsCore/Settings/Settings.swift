@@ -35,6 +35,21 @@ public struct Settings: Sendable {
     public var tlsCertFile: String?
     public var tlsKeyFile: String?
     public var httpsPort: Int = 8443
+    /// Whether `/health/*` stays reachable on the plain HTTP port when TLS is on (`HEALTH_ON_HTTP`).
+    public var healthOnHTTP: Bool = false
+    /// Rate limits (`RATE_LIMIT_ENABLED`); preflight refuses a production start without them.
+    public var rateLimitEnabled: Bool = true
+    /// Unsafe `/api/auth/*` requests per client IP per minute, and logins per account per minute.
+    public var rateLimitAuthPerMinute: Int = 10
+    /// Other `/api/*` requests per principal (per client IP when anonymous) per minute.
+    public var rateLimitAPIPerMinute: Int = 60
+    /// Lets preflight accept limits above the checklist's values (`RATE_LIMIT_ALLOW_HIGHER`).
+    public var rateLimitAllowHigher: Bool = false
+    /// Upper bound on the keys one instance's in-memory limiter keeps (`RATE_LIMIT_MAX_KEYS`).
+    public var rateLimitMaxKeys: Int = 100_000
+    /// The growing delay after repeated failed logins. Only tests turn it off (no setting reads it):
+    /// timing tests need many failures against one account.
+    public var loginBackoffEnabled: Bool = true
     public var bodyLimitBytes: Int = 1_048_576
     public var shutdownGrace: Duration = .seconds(25)
     public var logLevel: Logger.Level = .info

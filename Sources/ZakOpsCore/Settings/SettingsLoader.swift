@@ -40,6 +40,12 @@ public struct SettingsLoader: Sendable {
         if (settings.tlsCertFile == nil) != (settings.tlsKeyFile == nil) {
             throw SettingsError(setting: settings.tlsCertFile == nil ? "TLS_CERT_FILE" : "TLS_KEY_FILE", reason: "TLS_CERT_FILE and TLS_KEY_FILE must be set together")
         }
+        if let value = try bool("HEALTH_ON_HTTP") { settings.healthOnHTTP = value }
+        if let value = try bool("RATE_LIMIT_ENABLED") { settings.rateLimitEnabled = value }
+        if let value = try int("RATE_LIMIT_AUTH_PER_MINUTE", in: 1...1_000_000) { settings.rateLimitAuthPerMinute = value }
+        if let value = try int("RATE_LIMIT_API_PER_MINUTE", in: 1...1_000_000) { settings.rateLimitAPIPerMinute = value }
+        if let value = try bool("RATE_LIMIT_ALLOW_HIGHER") { settings.rateLimitAllowHigher = value }
+        if let value = try int("RATE_LIMIT_MAX_KEYS", in: 1_000...10_000_000) { settings.rateLimitMaxKeys = value }
         if let limit = try int("HTTP_BODY_LIMIT_BYTES", in: 1024...(64 * 1_048_576)) { settings.bodyLimitBytes = limit }
         if let seconds = try int("SHUTDOWN_GRACE_SECONDS", in: 0...600) { settings.shutdownGrace = .seconds(seconds) }
         if let level = try enumValue("LOG_LEVEL", Logger.Level.self) { settings.logLevel = level }

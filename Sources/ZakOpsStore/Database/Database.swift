@@ -98,6 +98,11 @@ public final class Database: Sendable {
         try await withConnection { connection in try await work(connection.sql) }
     }
 
+    /// Runs one self-contained statement (an upsert, a delete) in autocommit mode.
+    public func autocommit<T: Sendable>(_ work: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await withConnection { connection in try await work(connection.sql) }
+    }
+
     /// Runs `work` in one transaction: committed if it returns, rolled back if it throws.
     /// Errors from `work` come out unchanged (an `AppError` stays an `AppError`).
     public func transaction<T: Sendable>(_ work: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {

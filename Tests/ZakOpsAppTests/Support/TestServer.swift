@@ -34,7 +34,21 @@ struct TestServer {
         settings.databaseTimeout = .seconds(3)
         settings.logLevel = .debug
         settings.passwordHashCost = 10
+        // Tests of other features send many requests from one address and fail many logins on
+        // purpose: they run with limits out of reach and without the login backoff. The tests
+        // of those protections put the defaults back (`TestServer.productionLimits`).
+        settings.rateLimitAuthPerMinute = 100_000
+        settings.rateLimitAPIPerMinute = 100_000
+        settings.loginBackoffEnabled = false
         return settings
+    }
+
+    /// Puts the limits and the login backoff back to their defaults.
+    static func productionLimits(_ settings: inout Settings) {
+        let defaults = Settings()
+        settings.rateLimitAuthPerMinute = defaults.rateLimitAuthPerMinute
+        settings.rateLimitAPIPerMinute = defaults.rateLimitAPIPerMinute
+        settings.loginBackoffEnabled = defaults.loginBackoffEnabled
     }
 
     /// Runs `test` against a live server. The database is migrated first unless `migrate` is false.

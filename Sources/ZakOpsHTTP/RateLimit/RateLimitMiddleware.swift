@@ -1,0 +1,46 @@
+import Hummingbird
+import HTTPTypes
+import ZakOpsCore
+
+/// The checklist's rate limits, applied after authentication so that a principal's budget is
+/// the same from every address:
+///
+/// - unsafe `/api/auth/*` requests (login, logout, register, reset, password change, MFA) count
+///   per client IP against `auth`: every request that presents a credential is a POST;
+/// - every other `/api/*` request counts against `api`, per principal (user or API key), or
+///   per client IP when anonymous, including requests whose credential was refused;
+/// - `/health/*` and anything outside `/api` is not limited.
+///
+/// Allowed responses carry `RateLimit-Policy` and `RateLimit`; refusals are 429 `RATE_LIMITED`.
+public struct RateLimitMiddleware: RouterMiddleware {
+    public typealias Context = AppRequestContext
+
+    let limiter: RateLimiter
+    let auth: RateLimitPolicy
+    let api: RateLimitPolicy
+
+    public init(limiter: RateLimiter, auth: RateLimitPolicy, api: RateLimitPolicy) {
+        self.limiter = limiter
+        self.auth = auth
+        self.api = api
+    }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        // Segments, not a prefix test: `//api/auth/login` reaches the same handler.
+        let segments = request.uri.path.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: true)
+        guard segments.first == "api" else { return try await next(request, context) }
+        let clientKey = "ip:" + (context.clientIP ?? "unknown")
+        let headers: [String: String]
+        if segments.count > 1, segments[1] == "auth", ![.get, .head, .options].contains(request.method) {
+            headers = try await limiter.enforce(auth, key: clientKey, context: context)
+        } else {
+            let key = context.principal.map { "principal:" + $0.id } ?? clientKey
+            headers = try await limiter.enforce(api, key: key, context: context)
+        }
+        var response = try await next(request, context)
+        for (name, value) in headers {
+            if let field = HTTPField.Name(name) { response.headers[field] = value }
+        }
+        return response
+    }
+}

@@ -1,0 +1,33 @@
+/// A limit: at most `limit` requests per key in each fixed window of `windowSeconds`.
+/// `name` is the group it counts (`auth`, `api`, `login-account`) and the policy name clients
+/// see in `RateLimit-Policy`.
+public struct RateLimitPolicy: Sendable, Hashable {
+    public let name: String
+    public let limit: Int
+    public let windowSeconds: Int
+
+    public init(name: String, limit: Int, windowSeconds: Int = 60) {
+        self.name = name
+        self.limit = limit
+        self.windowSeconds = windowSeconds
+    }
+
+    /// `RateLimit-Policy` (IETF httpapi rate-limit headers draft): `"auth";q=10;w=60`.
+    public var policyHeader: String { "\"\(name)\";q=\(limit);w=\(windowSeconds)" }
+}
+
+/// The verdict on one request: allowed or not, what is left, and when the window resets.
+public struct RateLimitOutcome: Sendable {
+    public let policy: RateLimitPolicy
+    public let allowed: Bool
+    public let remaining: Int
+    /// Whole seconds until the current window ends (at least 1).
+    public let resetSeconds: Int
+
+    /// `RateLimit` (IETF httpapi rate-limit headers draft): `"auth";r=7;t=42`.
+    public var stateHeader: String { "\"\(policy.name)\";r=\(remaining);t=\(resetSeconds)" }
+
+    public var headers: [String: String] {
+        ["RateLimit-Policy": policy.policyHeader, "RateLimit": stateHeader]
+    }
+}
