@@ -21,7 +21,7 @@ public struct AppRequestContext: RequestContext {
     /// Who the request acts for, once authentication has run (nil: anonymous).
     public var principal: Principal?
     /// Whether the request presented a credential that was refused (an unknown or revoked API
-    /// key): it stays anonymous, counts against its address's limit, and gets 401 at the route.
+    /// key): it stays anonymous, counts against its address's limit, then gets 401.
     public var credentialRefused = false
     /// How the principal was authenticated: only cookie-authenticated requests need a CSRF token.
     public var authenticatedByCookie = false

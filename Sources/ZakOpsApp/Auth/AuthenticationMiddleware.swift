@@ -8,7 +8,8 @@ import ZakOpsHTTP
 ///
 /// - `Authorization: Bearer zk_…` authenticates by API key alone; cookies on such a request
 ///   are ignored. A bad key leaves the request anonymous and marked `credentialRefused`: the
-///   rate limiter (next) charges it to the client address, and every route answers it 401.
+///   rate limiter (next) charges it to the client address, then `RefusedCredentialMiddleware`
+///   answers 401 whatever the route.
 /// - Otherwise the session cookie, if valid, names the operator.
 /// - The public auth routes never adopt a cookie's session (login replaces it).
 /// - With `AUTH_REQUIRED=false` (development only) an anonymous request acts as the built-in

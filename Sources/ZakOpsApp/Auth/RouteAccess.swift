@@ -65,7 +65,6 @@ struct SecuredRoutes {
     }
 
     static func authorize(_ access: RouteAccess, context: AppRequestContext) throws {
-        if context.credentialRefused { throw AppError(.unauthorized) }
         if access == .publicAuth { return }
         guard let principal = context.principal else {
             throw AppError(.unauthorized)

@@ -203,6 +203,7 @@ public func buildApplication(
     if settings.rateLimitEnabled {
         middlewares.append(RateLimitMiddleware(limiter: components.limiter, auth: components.authPolicy, api: components.apiPolicy))
     }
+    middlewares.append(RefusedCredentialMiddleware())
     middlewares.append(CSRFMiddleware(keys: components.keys, trustedOrigins: components.trustedOrigins))
     let isPlain = scheme == .http
     // With TLS on, the TLS listener decides when the server is started.

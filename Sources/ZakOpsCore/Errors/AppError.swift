@@ -31,6 +31,11 @@ public struct AppError: Error, Sendable, CustomStringConvertible {
         "AppError(\(code.rawValue)\(field.map { ", field: \($0)" } ?? ""))"
     }
 
+    /// The same error with more response headers (existing names keep their value).
+    public func adding(headers extra: [String: String]) -> AppError {
+        AppError(code, field: field, problem: problem, headers: headers.merging(extra) { current, _ in current }, logDetail: logDetail)
+    }
+
     /// A validation error naming the field and the rule it broke.
     public static func validation(field: String, problem: String) -> AppError {
         AppError(.validationError, field: field, problem: problem)

@@ -37,7 +37,13 @@ public struct RateLimitMiddleware: RouterMiddleware {
             let key = context.principal.map { "principal:" + $0.id } ?? clientKey
             headers = try await limiter.enforce(api, key: key, context: context)
         }
-        var response = try await next(request, context)
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch let error as AppError {
+            // Refusals further in (401, 403, 422…) still tell the client where it stands.
+            throw error.adding(headers: headers)
+        }
         for (name, value) in headers {
             if let field = HTTPField.Name(name) { response.headers[field] = value }
         }

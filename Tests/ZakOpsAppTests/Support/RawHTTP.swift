@@ -22,11 +22,13 @@ enum RawHTTP {
 
     /// Sends `request` (complete bytes) and reads one response. Blocking socket calls run on a
     /// Dispatch thread, never on Swift concurrency's small cooperative pool.
-    static func send(_ request: String, port: Int, host: String = "127.0.0.1", timeout: Int = 15) async throws -> Response {
+    /// `source` binds the client socket to a local address first (such as 127.0.0.2, to come
+    /// from another peer than 127.0.0.1).
+    static func send(_ request: String, port: Int, host: String = "127.0.0.1", source: String? = nil, timeout: Int = 15) async throws -> Response {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
                 continuation.resume(with: Result {
-                    try parse(try exchange(Array(request.utf8), port: port, host: host, timeout: timeout))
+                    try parse(try exchange(Array(request.utf8), port: port, host: host, source: source, timeout: timeout))
                 })
             }
         }
@@ -52,8 +54,21 @@ enum RawHTTP {
         return try await send(request + "\r\n", port: port)
     }
 
-    private static func connect(port: Int, host: String, timeout: Int) throws -> Int32 {
+    private static func connect(port: Int, host: String, source: String? = nil, timeout: Int) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        if let source {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            inet_pton(AF_INET, source, &local.sin_addr)
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard bound == 0 else {
+                let code = errno
+                close(fd)
+                throw Failure.connect(code)
+            }
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -71,8 +86,8 @@ enum RawHTTP {
         return fd
     }
 
-    private static func exchange(_ bytes: [UInt8], port: Int, host: String, timeout: Int) throws -> [UInt8] {
-        let fd = try connect(port: port, host: host, timeout: timeout)
+    private static func exchange(_ bytes: [UInt8], port: Int, host: String, source: String?, timeout: Int) throws -> [UInt8] {
+        let fd = try connect(port: port, host: host, source: source, timeout: timeout)
         defer { close(fd) }
         var sent = 0
         while sent < bytes.count {

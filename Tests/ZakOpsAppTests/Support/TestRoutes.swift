@@ -55,7 +55,7 @@ enum TestRoutes {
                 return .noContent
             }
             router.get("/api/test/slow") { _, _ -> String in
-                try await Task.sleep(for: .seconds(3))
+                try await Task.sleep(for: .seconds(6))
                 return "finished"
             }
         }

@@ -1,0 +1,164 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Testing
+import ZakOpsCore
+import ZakOpsHTTP
+import ZakOpsStore
+@testable import ZakOpsApp
+
+/// The checklist's rate limits, from the outside: real sockets, the configured defaults.
+@Suite("Rate limits")
+struct RateLimitTests {
+    static func loginBody(_ email: String, _ password: String = "Wrong-" + RandomToken.base32(RandomToken.bytes(8))) -> String {
+        #"{"email":"\#(email)","password":"\#(password)"}"#
+    }
+
+    static func rawLogin(port: Int, email: String, password: String? = nil, source: String? = nil, headers: [String: String] = [:]) async throws -> RawHTTP.Response {
+        let body = password.map { loginBody(email, $0) } ?? loginBody(email)
+        var request = "POST /api/auth/login HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n"
+        for (name, value) in headers { request += "\(name): \(value)\r\n" }
+        return try await RawHTTP.send(request + "\r\n" + body, port: port, source: source)
+    }
+
+    static func randomEmail() -> String { "nobody-\(RandomToken.base32(RandomToken.bytes(5)).lowercased())@example.com" }
+
+    @Test("/api/auth: the 11th unsafe request in a minute from one address is 429 with Retry-After; forged X-Forwarded-For does not help")
+    func authLimitPerAddress() async throws {
+        try await TestServer.run(configure: TestServer.productionLimits) { server in
+            for attempt in 1...10 {
+                // Forged X-Forwarded-For (ignored: the peer is not a trusted proxy), and a new e-mail
+                // each time, so that neither the per-account limit nor the backoff is what answers.
+                let response = try await Self.rawLogin(port: server.port, email: Self.randomEmail(), headers: ["X-Forwarded-For": "198.51.100.\(attempt)"])
+                #expect(response.status == 401)
+                #expect(response.header("RateLimit-Policy") == #""auth";q=10;w=60"#)
+                #expect(response.header("RateLimit")?.hasPrefix(#""auth";r=\#(10 - attempt);t="#) == true, "\(attempt)")
+            }
+            let account = try await server.createOperator()
+            let sessionsBefore = try await server.count("sessions")
+            for forged in ["203.0.113.7", "203.0.113.8, 198.51.100.99", "::1"] {
+                // Even the right password is refused, and no session is made.
+                let refused = try await Self.rawLogin(port: server.port, email: account.email, password: account.password, headers: ["X-Forwarded-For": forged])
+                #expect(refused.status == 429)
+                #expect(refused.body.contains("\"RATE_LIMITED\""))
+                let retryAfter = try #require(refused.header("Retry-After").flatMap(Int.init))
+                #expect((1...60).contains(retryAfter))
+                #expect(refused.header("Set-Cookie") == nil)
+            }
+            #expect(try await server.count("sessions") == sessionsBefore)
+            // The limit applies to unsafe auth requests; reads of one's own identity are API requests.
+            #expect(try await server.client.execute(uri: "/api/auth/me", method: .get).status == .unauthorized)
+            // The violation is a security event naming the address and group, never the credential.
+            let events = server.securityEvents("rate_limited")
+            #expect(events.count == 3)
+            #expect(events.allSatisfy { $0["client_ip"] as? String == "127.0.0.1" && $0["group"] as? String == "auth" })
+            #expect(!server.log.text.contains(account.password))
+            // A new window allows again.
+            server.clock.advance(by: 61)
+            let again = try await Self.rawLogin(port: server.port, email: account.email, password: account.password)
+            #expect(again.status == 200)
+        }
+    }
+
+    @Test("/api: 60 a minute per principal, counted across addresses, while another principal is unaffected")
+    func apiLimitPerPrincipal() async throws {
+        try await TestServer.run(configure: TestServer.productionLimits) { server in
+            let first = try await server.login(try await server.createOperator())
+            let second = try await server.login(try await server.createOperator())
+            for attempt in 1...60 {
+                let response = try await server.client.execute(uri: "/api/auth/me", method: .get, headers: first.headers(json: false))
+                #expect(response.status == .ok, "\(attempt)")
+                #expect(response.headers[HTTPField.Name("RateLimit-Policy")!] == #""api";q=60;w=60"#)
+            }
+            let refused = try await server.client.execute(uri: "/api/auth/me", method: .get, headers: first.headers(json: false))
+            #expect(refused.status == .tooManyRequests)
+            #expect(refused.errorBody?.error.code == "RATE_LIMITED")
+            #expect(refused.headers[.retryAfter].flatMap(Int.init) != nil)
+            #expect(try await server.client.execute(uri: "/api/auth/me", method: .get, headers: second.headers(json: false)).status == .ok)
+            let event = try #require(server.securityEvents("rate_limited").last)
+            #expect(event["group"] as? String == "api")
+            #expect((event["principal_id"] as? String)?.isEmpty == false && event["principal_id"] as? String != "anonymous")
+            // Health checks are never limited.
+            for _ in 1...70 { #expect(try await server.client.execute(uri: "/health/live", method: .get).status == .ok) }
+        }
+    }
+
+    @Test("guessing API keys counts against the guesser's address: after 60 refusals, 429 instead of 401")
+    func refusedKeysAreLimited() async throws {
+        try await TestServer.run(configure: TestServer.productionLimits) { server in
+            for _ in 1...60 {
+                let guess: HTTPFields = [.authorization: "Bearer zk_" + RandomToken.base32(RandomToken.bytes(32))]
+                let status = try await server.client.execute(uri: "/api/auth/me", method: .get, headers: guess).status
+                #expect(status == .unauthorized)
+            }
+            let guess: HTTPFields = [.authorization: "Bearer zk_" + RandomToken.base32(RandomToken.bytes(32))]
+            let status = try await server.client.execute(uri: "/api/auth/me", method: .get, headers: guess).status
+            #expect(status == .tooManyRequests)
+        }
+    }
+
+    @Test("logins for one account are limited across addresses (credential stuffing from many IPs)")
+    func loginLimitPerAccount() async throws {
+        try await TestServer.run(configure: { settings in
+            TestServer.productionLimits(&settings)
+            settings.trustedProxies = [CIDR("127.0.0.1/32")!]
+        }) { server in
+            let account = try await server.createOperator()
+            // Successful logins, so that the failure backoff plays no part: only the per-account limit.
+            for attempt in 1...10 {
+                let response = try await Self.rawLogin(port: server.port, email: account.email, password: account.password, headers: ["X-Forwarded-For": "198.51.100.\(attempt)"])
+                #expect(response.status == 200, "\(attempt)")
+            }
+            let sessions = try await server.count("sessions")
+            let refused = try await Self.rawLogin(port: server.port, email: account.email.uppercased(), password: account.password, headers: ["X-Forwarded-For": "198.51.100.200"])
+            #expect(refused.status == 429)
+            #expect(refused.header("Retry-After") != nil)
+            #expect(try await server.count("sessions") == sessions)
+            #expect(server.securityEvents("rate_limited").last?["group"] as? String == "login-account")
+            // Another account from the same addresses is unaffected.
+            let other = try await server.createOperator()
+            let allowed = try await Self.rawLogin(port: server.port, email: other.email, password: other.password, headers: ["X-Forwarded-For": "198.51.100.201"])
+            #expect(allowed.status == 200)
+        }
+    }
+
+    @Test("two instances on one database share the limit: PostgreSQL allows 10 logins a minute in total")
+    func sharedBetweenInstances() async throws {
+        let location = try await TestDatabase.fresh()
+        try await TestServer.run(location: location, configure: TestServer.productionLimits) { first in
+            try await TestServer.run(location: location, migrate: false, configure: TestServer.productionLimits) { second in
+                var statuses: [Int] = []
+                for attempt in 0..<12 {
+                    let port = attempt.isMultiple(of: 2) ? first.port : second.port
+                    statuses.append(try await Self.rawLogin(port: port, email: Self.randomEmail()).status)
+                }
+                switch location {
+                case .postgres:
+                    #expect(statuses.filter { $0 == 401 }.count == 10)
+                    #expect(statuses.suffix(2) == [429, 429])
+                case .sqlite:
+                    // SQLite serves one instance: each process counts in its own memory (documented).
+                    #expect(statuses.allSatisfy { $0 == 401 })
+                }
+            }
+        }
+    }
+
+    @Test("the in-memory limiter stays within its key bound under a spray, and keeps keys close to their limit")
+    func memoryBound() async throws {
+        let store = MemoryRateLimitStore(maxKeys: 1_600)
+        let limiter = RateLimiter(store: store, clock: ManualClock(Date(timeIntervalSince1970: 1_800_000_000)))
+        let policy = RateLimitPolicy(name: "auth", limit: 10)
+        for _ in 1...9 { _ = try await limiter.check(policy, key: "ip:192.0.2.1") }
+        for index in 0..<100_000 {
+            _ = try await limiter.check(policy, key: "ip:10.\(index >> 16 & 255).\(index >> 8 & 255).\(index & 255)")
+            if index.isMultiple(of: 10_000) { #expect(store.keyCount <= store.maxKeys) }
+        }
+        #expect(store.keyCount <= 1_600)
+        // The victim of the spray is still counted: its 10th request is allowed, its 11th is not.
+        #expect(try await limiter.check(policy, key: "ip:192.0.2.1").allowed)
+        #expect(try await !limiter.check(policy, key: "ip:192.0.2.1").allowed)
+    }
+}
