@@ -49,13 +49,29 @@ struct PreflightTests {
         ("no CORS origins", "cors_origins", { $0.corsOrigins = [] }),
         ("http CORS origin", "cors_origins", { $0.corsOrigins = ["http://app.example.com"] }),
         ("no TLS and no proxy", "https", { $0.trustedProxies = [] }),
-        ("TLS files without a TLS listener", "https", { $0.trustedProxies = []; $0.tlsCertFile = "/etc/zakops/cert.pem"; $0.tlsKeyFile = "/etc/zakops/key.pem" }),
+        // Files named but unusable (the finding defaults to not configured here): no HTTPS.
+        ("TLS files that cannot be used", "https", { $0.trustedProxies = []; $0.tlsCertFile = "/etc/zakops/cert.pem"; $0.tlsKeyFile = "/etc/zakops/key.pem" }),
+        ("rate limits off", "rate_limits", { $0.rateLimitEnabled = false }),
+        ("auth limit above 10/min", "rate_limits", { $0.rateLimitAuthPerMinute = 11 }),
+        ("API limit above 60/min", "rate_limits", { $0.rateLimitAPIPerMinute = 600 }),
+        ("every address a trusted proxy (IPv4)", "trusted_proxies", { $0.trustedProxies = [CIDR("0.0.0.0/0")!] }),
+        ("every address a trusted proxy (IPv6)", "trusted_proxies", { $0.trustedProxies = [CIDR("10.0.0.0/8")!, CIDR("::/0")!] }),
         ("no PUBLIC_BASE_URL", "public_base_url", { $0.publicBaseURL = nil }),
         ("http PUBLIC_BASE_URL", "public_base_url", { $0.publicBaseURL = "http://zakops.example.com" }),
         ("remote PostgreSQL without TLS", "database_tls", {
             $0.database = .postgres(PostgresLocation(host: "db.internal", port: 5432, username: "zakops", password: nil, database: "zakops", tls: .disable, tlsExplicit: true))
         }),
     ]
+
+    @Test("limits above the checklist's are a warning, not a failure, when explicitly allowed")
+    func higherLimitsAllowed() {
+        var settings = Self.safeProduction()
+        settings.rateLimitAPIPerMinute = 600
+        settings.rateLimitAllowHigher = true
+        let report = Preflight.evaluate(settings, database: Self.current)
+        #expect(report.ok)
+        #expect(report.checks.first { $0.id == "rate_limits" }?.status == .warn)
+    }
 
     @Test("each unsafe setting fails its check", arguments: 0..<failures.count)
     func fails(index: Int) {

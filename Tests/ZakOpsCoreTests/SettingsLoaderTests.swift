@@ -19,6 +19,21 @@ struct SettingsLoaderTests {
         #expect(!settings.debug)
         #expect(settings.bodyLimitBytes == 1_048_576)
         #expect(settings.xssProtection == .block)
+        // The checklist's limits, on, with the login backoff.
+        #expect(settings.rateLimitEnabled && settings.loginBackoffEnabled)
+        #expect(settings.rateLimitAuthPerMinute == 10 && settings.rateLimitAPIPerMinute == 60)
+        #expect(!settings.healthOnHTTP && settings.trustedProxies.isEmpty && settings.corsOrigins.isEmpty)
+    }
+
+    @Test("rate-limit and transport settings are read")
+    func networkSettings() throws {
+        let settings = try load([
+            "RATE_LIMIT_AUTH_PER_MINUTE": "5", "RATE_LIMIT_API_PER_MINUTE": "30", "RATE_LIMIT_MAX_KEYS": "5000",
+            "HEALTH_ON_HTTP": "true", "TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.7",
+        ])
+        #expect(settings.rateLimitAuthPerMinute == 5 && settings.rateLimitAPIPerMinute == 30 && settings.rateLimitMaxKeys == 5000)
+        #expect(settings.healthOnHTTP)
+        #expect(settings.trustedProxies.map(\.description) == ["10.0.0.0/8", "192.168.1.7/32"])
     }
 
     @Test("a flag overrides the environment")
