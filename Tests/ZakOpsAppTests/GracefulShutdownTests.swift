@@ -3,6 +3,7 @@ import NIOCore
 import ZakOpsHTTP
 import Logging
 import ServiceLifecycle
+import Synchronization
 import Testing
 import ZakOpsCore
 import ZakOpsStore
@@ -34,17 +35,18 @@ struct GracefulShutdownTests {
             tasks.addTask { try await group.run() }
             while !(await RawHTTP.listening(port: port)) { try await Task.sleep(for: .milliseconds(20)) }
             let slow = Task { try await RawHTTP.get("/api/test/slow", port: port) }
-            try await Task.sleep(for: .milliseconds(400))
+            while !TestRoutes.slowStarted.load(ordering: .acquiring) { try await Task.sleep(for: .milliseconds(20)) }
             await group.triggerGracefulShutdown()
-            // The listener closes while the slow request (6 s) is still running; polled, since
-            // how fast it closes depends on the machine's load (the whole suite runs in parallel).
+            // The listener closes while the slow request is still running (it runs until it is
+            // released below); polled, since how fast it closes depends on the machine's load.
             var closed = false
-            let deadline = ContinuousClock.now + .milliseconds(5000)
+            let deadline = ContinuousClock.now + .seconds(15)
             while !closed && ContinuousClock.now < deadline {
                 closed = !(await RawHTTP.listening(port: port))
                 if !closed { try await Task.sleep(for: .milliseconds(50)) }
             }
             #expect(closed, "the listener closes when shutdown begins")
+            TestRoutes.slowReleased.store(true, ordering: .releasing)
             let response = try await slow.value
             #expect(response.status == 200)
             #expect(response.body == "finished")

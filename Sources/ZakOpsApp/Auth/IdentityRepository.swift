@@ -125,11 +125,14 @@ struct IdentityRepository: Sendable {
         }
     }
 
-    func touchSession(tokenHash: String, now: Date) async throws {
-        try await database.transaction { sql in
+    /// Moves the session's last-seen time to `now` unless another request already moved it
+    /// past `staleBefore` (concurrent requests of one session then write once).
+    func touchSession(tokenHash: String, now: Date, staleBefore: Date) async throws {
+        try await database.autocommit { sql in
             try await sql.update("sessions")
                 .set("last_seen_at", to: SQLBind(Timestamp.string(from: now)))
                 .where("token_hash", .equal, SQLBind(tokenHash))
+                .where("last_seen_at", .lessThan, SQLBind(Timestamp.string(from: staleBefore)))
                 .run()
         }
     }

@@ -51,8 +51,9 @@ struct SessionService: Sendable {
             logger.notice("security event", metadata: ["event": "session_expired", "operator_id": .string(account.id), "session_id": .string(session.id)])
             return nil
         }
-        if session.lastSeenAt < Timestamp.string(from: now.addingTimeInterval(-Self.touchInterval)) {
-            try await repository.touchSession(tokenHash: hash, now: now)
+        let staleBefore = now.addingTimeInterval(-Self.touchInterval)
+        if session.lastSeenAt < Timestamp.string(from: staleBefore) {
+            try await repository.touchSession(tokenHash: hash, now: now, staleBefore: staleBefore)
         }
         return account.principal(session: session)
     }

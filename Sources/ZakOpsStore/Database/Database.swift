@@ -95,30 +95,31 @@ public final class Database: Sendable {
 
     /// Runs `work` on one connection, outside an explicit transaction.
     public func read<T: Sendable>(_ work: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await withConnection { connection in try await work(connection.sql) }
+        try await withConnection(role: .read) { connection in try await work(connection.sql) }
     }
 
     /// Runs one self-contained statement (an upsert, a delete) in autocommit mode.
     public func autocommit<T: Sendable>(_ work: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await withConnection { connection in try await work(connection.sql) }
+        try await withConnection(role: .write) { connection in try await work(connection.sql) }
     }
 
     /// Runs `work` in one transaction: committed if it returns, rolled back if it throws.
     /// Errors from `work` come out unchanged (an `AppError` stays an `AppError`).
     public func transaction<T: Sendable>(_ work: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await withConnection { connection in
+        try await withConnection(role: .write) { connection in
             try await connection.inTransaction { try await work(connection.sql) }
         }
     }
 
     /// Runs `work` with a leased connection: the wait for it is bounded by the deadline, and
     /// driver connection failures become `StoreError.unavailable`.
-    func withConnection<T: Sendable>(_ work: @escaping @Sendable (LeasedConnection) async throws -> T) async throws -> T {
+    /// `role` picks SQLite's writer or a reader connection (PostgreSQL connections do both).
+    func withConnection<T: Sendable>(role: SQLiteConnectionPool.Role, _ work: @escaping @Sendable (LeasedConnection) async throws -> T) async throws -> T {
         do {
             return try await withLeaseDeadline(deadline) { [backend] flag in
                 switch backend {
                 case .sqlite(let pool):
-                    return try await pool.withConnection { connection in
+                    return try await pool.withConnection(role: role) { connection in
                         flag.markLeased()
                         return try await work(.sqlite(connection))
                     }

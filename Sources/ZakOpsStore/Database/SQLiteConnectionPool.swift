@@ -4,15 +4,24 @@ import NIOCore
 import NIOPosix
 import SQLiteNIO
 
-/// A fixed set of SQLite connections to one file, each leased to one task at a time.
+/// A fixed set of SQLite connections to one file, each leased to one task at a time: one
+/// writer connection and the rest for reads.
 ///
-/// SQLite in WAL mode lets readers run beside one writer; writers serialize on the file lock
-/// (bounded by `busy_timeout`). Waiting for a lease honours task cancellation, so a deadline
-/// can abandon the wait.
+/// SQLite in WAL mode lets readers run beside one writer, and writers serialize on the file
+/// lock. Were every connection allowed to write, concurrent writers would wait in SQLite's busy
+/// handler, which sleeps and polls: under load (a burst of session touches) throughput fell to
+/// a few requests a second. With one writer connection, writers queue here in arrival order
+/// instead, and `busy_timeout` only matters for other processes (the `zakops` commands).
+/// Waiting for a lease honours task cancellation, so a deadline can abandon the wait.
 actor SQLiteConnectionPool {
-    private var idle: [SQLiteConnection]
+    /// What a lease is for.
+    enum Role: Sendable {
+        case read, write
+    }
+
+    private var idle: [Role: [SQLiteConnection]]
     private var all: [SQLiteConnection]
-    private var waiters: [(id: UInt64, continuation: CheckedContinuation<SQLiteConnection, any Error>)] = []
+    private var waiters: [(id: UInt64, role: Role, continuation: CheckedContinuation<SQLiteConnection, any Error>)] = []
     private var nextWaiterID: UInt64 = 0
     private var closed = false
 
@@ -25,7 +34,7 @@ actor SQLiteConnectionPool {
         }
         var connections: [SQLiteConnection] = []
         do {
-            for _ in 0..<max(1, size) {
+            for _ in 0..<max(2, size) {
                 let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
                 connections.append(connection)
                 try await configure(connection, busyTimeout: busyTimeout)
@@ -38,7 +47,7 @@ actor SQLiteConnectionPool {
     }
 
     private init(connections: [SQLiteConnection]) {
-        idle = connections
+        idle = [.write: [connections[0]], .read: Array(connections.dropFirst())]
         all = connections
     }
 
@@ -67,22 +76,22 @@ actor SQLiteConnectionPool {
         }
     }
 
-    /// Runs `work` with a leased connection and returns it to the pool afterwards.
-    func withConnection<T: Sendable>(_ work: @Sendable (SQLiteConnection) async throws -> T) async throws -> T {
-        let connection = try await lease()
+    /// Runs `work` with a leased connection of the role and returns it to the pool afterwards.
+    func withConnection<T: Sendable>(role: Role, _ work: @Sendable (SQLiteConnection) async throws -> T) async throws -> T {
+        let connection = try await lease(role)
         do {
             let result = try await work(connection)
-            release(connection)
+            release(connection, role: role)
             return result
         } catch {
-            release(connection)
+            release(connection, role: role)
             throw error
         }
     }
 
-    private func lease() async throws -> SQLiteConnection {
+    private func lease(_ role: Role) async throws -> SQLiteConnection {
         if closed { throw StoreError.unavailable(reason: "pool closed") }
-        if let connection = idle.popLast() { return connection }
+        if let connection = idle[role]?.popLast() { return connection }
         let id = nextWaiterID
         nextWaiterID += 1
         return try await withTaskCancellationHandler {
@@ -90,7 +99,7 @@ actor SQLiteConnectionPool {
                 if Task.isCancelled {
                     continuation.resume(throwing: CancellationError())
                 } else {
-                    waiters.append((id, continuation))
+                    waiters.append((id, role, continuation))
                 }
             }
         } onCancel: {
@@ -103,11 +112,11 @@ actor SQLiteConnectionPool {
         waiters.remove(at: index).continuation.resume(throwing: CancellationError())
     }
 
-    private func release(_ connection: SQLiteConnection) {
-        if !waiters.isEmpty {
-            waiters.removeFirst().continuation.resume(returning: connection)
+    private func release(_ connection: SQLiteConnection, role: Role) {
+        if let index = waiters.firstIndex(where: { $0.role == role }) {
+            waiters.remove(at: index).continuation.resume(returning: connection)
         } else {
-            idle.append(connection)
+            idle[role, default: []].append(connection)
         }
     }
 

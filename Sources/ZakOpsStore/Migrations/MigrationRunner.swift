@@ -80,7 +80,7 @@ public struct MigrationRunner: Sendable {
     public func migrate() async throws -> [String] {
         let migrations = self.migrations
         let logger = self.logger
-        return try await database.withConnection { connection in
+        return try await database.withConnection(role: .write) { connection in
             try await Self.withLock(connection) {
                 try await Self.createLedger(connection)
                 let state = Self.compare(known: migrations, applied: try await Self.readLedger(connection.sql))

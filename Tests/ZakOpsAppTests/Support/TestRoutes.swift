@@ -4,12 +4,18 @@ import Hummingbird
 import Logging
 import ZakOpsCore
 import NIOCore
+import Synchronization
 import ZakOpsHTTP
 import ZakOpsStore
 
 /// Routes that exist only in tests, to drive the real pipeline: JSON decoding, an unexpected
 /// failure, a database round trip and a slow handler.
 enum TestRoutes {
+    /// Lets `/api/test/slow` finish (only the graceful-shutdown test uses it).
+    static let slowReleased = Atomic<Bool>(false)
+    /// Set when `/api/test/slow` has started.
+    static let slowStarted = Atomic<Bool>(false)
+
     struct Echo: Codable, ResponseEncodable {
         let name: String
         let count: Int
@@ -54,8 +60,14 @@ enum TestRoutes {
                 context.logger.info("\(message)", metadata: metadata)
                 return .noContent
             }
+            // Runs until the test releases it (at most 30 s), so the test decides what happens
+            // while it is in flight, however loaded the machine is.
             router.get("/api/test/slow") { _, _ -> String in
-                try await Task.sleep(for: .seconds(6))
+                TestRoutes.slowStarted.store(true, ordering: .releasing)
+                let deadline = ContinuousClock.now + .seconds(30)
+                while !TestRoutes.slowReleased.load(ordering: .acquiring) && ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(20))
+                }
                 return "finished"
             }
         }
