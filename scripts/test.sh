@@ -10,60 +10,9 @@ cd "$(dirname "$0")/.."
 log() { printf '\n== %s\n' "$*" >&2; }
 die() { printf '\nscripts/test.sh: %s\n' "$*" >&2; exit 1; }
 
-find_pg_bin() {
-  local dir
-  for dir in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
-    [ -x "$dir/initdb" ] && [ -x "$dir/pg_ctl" ] && { echo "$dir"; return 0; }
-  done
-  return 1
-}
-
-PG_BIN=$(find_pg_bin || true)
-if [ -z "$PG_BIN" ]; then
-  log "PostgreSQL server binaries not found: installing Debian's postgresql package"
-  [ "$(id -u)" -eq 0 ] || die "PostgreSQL is missing and installing it needs root (apt-get install postgresql)"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq || die "apt-get update failed"
-  apt-get install -y -qq postgresql >/dev/null || die "apt-get install postgresql failed"
-  PG_BIN=$(find_pg_bin) || die "PostgreSQL was installed but initdb/pg_ctl were not found"
-fi
-
-# PostgreSQL refuses to run as root: when root, run it as the postgres user.
-if [ "$(id -u)" -eq 0 ]; then
-  id postgres >/dev/null 2>&1 || die "the postgres system user is missing (reinstall the postgresql package)"
-  as_pg() { runuser -u postgres -- "$@"; }
-else
-  as_pg() { "$@"; }
-fi
-
-WORK=$(mktemp -d /tmp/zakops-pg.XXXXXX)
-chmod 755 "$WORK"
-PGDATA="$WORK/data"
-PG_STARTED=0
-cleanup() {
-  if [ "$PG_STARTED" -eq 1 ]; then
-    as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" -m immediate -w stop >/dev/null 2>&1 || true
-  fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-# A password for this run only; it never leaves this machine or this run.
-PG_PASSWORD=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
-printf '%s\n' "$PG_PASSWORD" > "$WORK/pwfile"
-[ "$(id -u)" -eq 0 ] && chown postgres "$WORK" "$WORK/pwfile"
-chmod 600 "$WORK/pwfile"
-
-PG_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
-
-log "starting PostgreSQL ($("$PG_BIN/postgres" --version)) on 127.0.0.1:$PG_PORT"
-as_pg "$PG_BIN/initdb" -D "$PGDATA" -U zakops_test --pwfile="$WORK/pwfile" --auth=scram-sha-256 -E UTF8 >"$WORK/initdb.log" 2>&1 \
-  || { cat "$WORK/initdb.log" >&2; die "initdb failed"; }
-rm -f "$WORK/pwfile"
-as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" -l "$WORK/postgres.log" -w -t 60 \
-  -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $WORK -c max_connections=300 -c fsync=off -c full_page_writes=off" start >/dev/null \
-  || { cat "$WORK/postgres.log" >&2; die "PostgreSQL could not be started"; }
-PG_STARTED=1
+# Started first, so that a machine where PostgreSQL cannot run fails before the long build.
+source scripts/postgres.sh
+start_throwaway_postgres
 
 log "building"
 swift build --build-tests
@@ -76,9 +25,7 @@ log "test suite on SQLite"
 ZAKOPS_TEST_DATABASE=sqlite swift test --skip-build || status=1
 
 log "test suite on PostgreSQL"
-ZAKOPS_TEST_DATABASE=postgres \
-ZAKOPS_TEST_POSTGRES_URL="postgres://zakops_test:${PG_PASSWORD}@127.0.0.1:${PG_PORT}/postgres" \
-  swift test --skip-build || status=1
+ZAKOPS_TEST_DATABASE=postgres swift test --skip-build || status=1
 
 if [ "$status" -ne 0 ]; then
   die "tests failed (see above)"
