@@ -146,6 +146,72 @@ struct RateLimitTests {
         }
     }
 
+    @Test("two instances share the API limit: never more than 60 a minute in total, and at most 5 % per instance refused early")
+    func sharedAPILimit() async throws {
+        let location = try await TestDatabase.fresh()
+        try await TestServer.run(location: location, configure: TestServer.productionLimits) { first in
+            try await TestServer.run(location: location, migrate: false, configure: TestServer.productionLimits) { second in
+                let session = try await first.login(try await first.createOperator())
+                var allowed = 0
+                for attempt in 0..<70 {
+                    let server = attempt.isMultiple(of: 2) ? first : second
+                    let status = try await server.client.execute(uri: "/api/auth/me", method: .get, headers: session.headers(json: false)).status
+                    if status == .ok { allowed += 1 } else { #expect(status == .tooManyRequests) }
+                }
+                switch location {
+                case .postgres: #expect((54...60).contains(allowed), "allowed \(allowed)")
+                case .sqlite: #expect(allowed == 70)
+                }
+            }
+        }
+    }
+
+    @Test("concurrent requests of one principal at the start of a window are all counted once (one reservation in flight)")
+    func concurrentFirstRequests() async throws {
+        try await TestServer.run(configure: TestServer.productionLimits) { server in
+            let session = try await server.login(try await server.createOperator())
+            let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                for _ in 0..<30 {
+                    group.addTask { try await server.client.execute(uri: "/api/auth/me", method: .get, headers: session.headers(json: false)).status }
+                }
+                return try await group.reduce(into: [HTTPResponse.Status]()) { $0.append($1) }
+            }
+            #expect(statuses.allSatisfy { $0 == .ok })
+            // 30 used of 60: 30 more are allowed, then the limit holds.
+            var more = 0
+            for _ in 0..<40 where try await server.client.execute(uri: "/api/auth/me", method: .get, headers: session.headers(json: false)).status == .ok {
+                more += 1
+            }
+            #expect((27...30).contains(more), "\(more)")
+        }
+    }
+
+    /// A shared counter in memory that counts its calls (the database-backed one is exercised
+    /// by the two-instance tests on PostgreSQL).
+    actor CountingCounter: SharedRateLimitCounter {
+        var totals: [String: Int] = [:]
+        var calls = 0
+        func add(_ amount: Int, key: String, windowStart: Int64) async throws -> Int {
+            calls += 1
+            totals["\(key)@\(windowStart)", default: 0] += amount
+            return totals["\(key)@\(windowStart)"]!
+        }
+    }
+
+    @Test("shared counts are reserved in blocks of 5 % of the limit, and a key over its limit stops reaching the shared counter")
+    func reservationBlocks() async throws {
+        let counter = CountingCounter()
+        let store = SharedRateLimitStore(counter: counter, maxKeys: 1_000)
+        let limiter = RateLimiter(store: store, clock: ManualClock(Date(timeIntervalSince1970: 1_800_000_000)))
+        let policy = RateLimitPolicy(name: "api", limit: 60)
+        var allowed = 0
+        for _ in 0..<500 where try await limiter.check(policy, key: "principal:x").allowed { allowed += 1 }
+        #expect(allowed == 60)
+        // 60 / 3 per block = 20 reservations, plus the one that found the limit passed.
+        #expect(await counter.calls == 21)
+        #expect(SharedRateLimitStore.chunk(for: 10) == 1 && SharedRateLimitStore.chunk(for: 1_000_000) == 1_000)
+    }
+
     @Test("the in-memory limiter stays within its key bound under a spray, and keeps keys close to their limit")
     func memoryBound() async throws {
         let store = MemoryRateLimitStore(maxKeys: 1_600)

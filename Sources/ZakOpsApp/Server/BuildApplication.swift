@@ -35,7 +35,8 @@ public struct AppComponents: Sendable {
         self.mailer = mailer ?? FileMailer(folder: settings.mailDirectory)
         self.hasher = hasher ?? PasswordHasher(cost: settings.passwordHashCost)
         switch settings.database {
-        case .postgres: rateLimitStore = DatabaseRateLimitStore(database: database)
+        case .postgres:
+            rateLimitStore = SharedRateLimitStore(counter: DatabaseRateLimitCounter(database: database), maxKeys: settings.rateLimitMaxKeys)
         case .sqlite: rateLimitStore = MemoryRateLimitStore(maxKeys: settings.rateLimitMaxKeys)
         }
         if let secret = settings.sessionSecret {

@@ -24,7 +24,7 @@ public struct RateLimiter: Sendable {
         let now = clock.now().timeIntervalSince1970
         let window = Int64(policy.windowSeconds)
         let windowStart = Int64(now.rounded(.down)) / window * window
-        let count = try await store.record(key: policy.name + "|" + key, windowStart: windowStart, windowSeconds: policy.windowSeconds)
+        let count = try await store.record(key: policy.name + "|" + key, windowStart: windowStart, windowSeconds: policy.windowSeconds, limit: policy.limit)
         let reset = max(1, Int((Double(windowStart + window) - now).rounded(.up)))
         return RateLimitOutcome(policy: policy, allowed: count <= policy.limit, remaining: max(0, policy.limit - count), resetSeconds: reset)
     }

@@ -1,0 +1,72 @@
+import Synchronization
+
+/// Per-key state in memory with a hard bound on the number of keys, spread over 16 shards
+/// each behind its own lock.
+///
+/// A shard that reaches its share of `maxKeys` first forgets keys of past windows; if the
+/// current window alone fills it (a client spraying source addresses or e-mails), it forgets
+/// the keys with the lowest `weight` (requests counted) until it is three quarters full. A
+/// sprayer's one-request keys go first, so a key close to its limit is kept: filling the table
+/// cannot be used to reset someone's count.
+final class BoundedKeyTable<Entry: Sendable>: Sendable {
+    struct Slot: Sendable {
+        var windowStart: Int64
+        var entry: Entry
+    }
+
+    final class Shard: Sendable {
+        let slots = Mutex<[String: Slot]>([:])
+    }
+
+    static var shardCount: Int { 16 }
+    private let shards: [Shard]
+    let capacityPerShard: Int
+    private let weight: @Sendable (Entry) -> Int
+
+    init(maxKeys: Int, weight: @escaping @Sendable (Entry) -> Int) {
+        capacityPerShard = max(1, maxKeys / Self.shardCount)
+        shards = (0..<Self.shardCount).map { _ in Shard() }
+        self.weight = weight
+    }
+
+    /// Runs `body` on the key's entry for the window (a fresh one from `make` when the key is
+    /// new or its entry belongs to an earlier window), under the shard's lock.
+    func update<T>(_ key: String, windowStart: Int64, make: () -> Entry, _ body: (inout Entry) -> T) -> T {
+        let shard = shards[Int(UInt(bitPattern: key.hashValue) % UInt(Self.shardCount))]
+        let capacity = capacityPerShard
+        return shard.slots.withLock { slots in
+            if slots[key] == nil, slots.count >= capacity {
+                evict(&slots, capacity: capacity, currentWindow: windowStart)
+            }
+            var slot = slots[key] ?? Slot(windowStart: windowStart, entry: make())
+            if slot.windowStart != windowStart { slot = Slot(windowStart: windowStart, entry: make()) }
+            let result = body(&slot.entry)
+            slots[key] = slot
+            return result
+        }
+    }
+
+    /// The number of keys held.
+    var keyCount: Int {
+        shards.reduce(0) { total, shard in total + shard.slots.withLock { $0.count } }
+    }
+
+    /// The most keys the table ever holds.
+    var maxKeys: Int { capacityPerShard * Self.shardCount }
+
+    /// Makes room: past windows first, then the lowest weights, down to three quarters of capacity.
+    private func evict(_ slots: inout [String: Slot], capacity: Int, currentWindow: Int64) {
+        slots = slots.filter { $0.value.windowStart >= currentWindow }
+        let target = capacity * 3 / 4
+        guard slots.count > target else { return }
+        var histogram: [Int: Int] = [:]
+        for slot in slots.values { histogram[weight(slot.entry), default: 0] += 1 }
+        var excess = slots.count - target
+        var threshold = Int.min
+        for (value, keys) in histogram.sorted(by: { $0.key < $1.key }) where excess > 0 {
+            threshold = value
+            excess -= keys
+        }
+        slots = slots.filter { weight($0.value.entry) > threshold }
+    }
+}

@@ -1,0 +1,85 @@
+/// Counts shared by every instance (`SharedRateLimitCounter`, a database table), without a
+/// database round trip for every request.
+///
+/// An instance reserves positions in a key's window in blocks: it adds a block to the shared
+/// count and hands the block's positions out locally, one per request. Blocks are 5 % of the
+/// limit (at most 1,000, at least 1), so the checklist's 10/min auth limit is exact across
+/// instances (blocks of one), 60/min API requests cost one round trip every three requests,
+/// and a limit set very high costs almost none. Positions reserved but not used by the end of
+/// the window count as used: the deployment never allows more than the limit, and a client
+/// spread over N instances may be refused up to N × 5 % early. Once a key's positions pass
+/// the limit, the instance refuses it locally until the window ends, so a flood stops reaching
+/// the database. One reservation per key is in flight at a time; concurrent requests wait for it.
+public final class SharedRateLimitStore: RateLimitStore {
+    struct Reservation: Sendable {
+        /// The next position to hand out, and the last one reserved (`next > end`: none left).
+        var next = 1
+        var end = 0
+        var exhausted = false
+        var pending: Task<Int, any Error>?
+        var used = 0
+    }
+
+    enum Step {
+        case position(Int)
+        case wait(Task<Int, any Error>)
+        case reserve(Task<Int, any Error>, chunk: Int)
+    }
+
+    let counter: any SharedRateLimitCounter
+    private let table: BoundedKeyTable<Reservation>
+
+    public init(counter: any SharedRateLimitCounter, maxKeys: Int) {
+        self.counter = counter
+        table = BoundedKeyTable(maxKeys: maxKeys) { $0.used }
+    }
+
+    /// The block size for a limit.
+    public static func chunk(for limit: Int) -> Int {
+        max(1, min(limit / 20, 1_000))
+    }
+
+    public func record(key: String, windowStart: Int64, windowSeconds: Int, limit: Int) async throws -> Int {
+        let chunk = Self.chunk(for: limit)
+        let counter = counter
+        while true {
+            let step: Step = table.update(key, windowStart: windowStart, make: { Reservation() }) { reservation in
+                if reservation.exhausted { return .position(limit + 1) }
+                if reservation.next <= reservation.end {
+                    let position = reservation.next
+                    reservation.next += 1
+                    reservation.used += 1
+                    if position > limit { reservation.exhausted = true }
+                    return .position(position)
+                }
+                if let pending = reservation.pending { return .wait(pending) }
+                let task = Task { try await counter.add(chunk, key: key, windowStart: windowStart) }
+                reservation.pending = task
+                return .reserve(task, chunk: chunk)
+            }
+            switch step {
+            case .position(let position):
+                return position
+            case .wait(let task):
+                // Whatever its outcome, look again: the block is there, or it is our turn to try.
+                _ = try? await task.value
+            case .reserve(let task, let chunk):
+                let total: Int
+                do {
+                    total = try await task.value
+                } catch {
+                    table.update(key, windowStart: windowStart, make: { Reservation() }) { $0.pending = nil }
+                    throw error
+                }
+                table.update(key, windowStart: windowStart, make: { Reservation() }) { reservation in
+                    reservation.pending = nil
+                    reservation.next = total - chunk + 1
+                    reservation.end = total
+                }
+            }
+        }
+    }
+
+    /// The number of keys held locally, for the test that checks the bound.
+    public var keyCount: Int { table.keyCount }
+}
