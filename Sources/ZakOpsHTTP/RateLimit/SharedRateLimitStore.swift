@@ -22,8 +22,7 @@ public final class SharedRateLimitStore: RateLimitStore {
 
     enum Step {
         case position(Int)
-        case wait(Task<Int, any Error>)
-        case reserve(Task<Int, any Error>, chunk: Int)
+        case wait(Task<Int, any Error>, startedHere: Bool)
     }
 
     let counter: any SharedRateLimitCounter
@@ -41,7 +40,6 @@ public final class SharedRateLimitStore: RateLimitStore {
 
     public func record(key: String, windowStart: Int64, windowSeconds: Int, limit: Int) async throws -> Int {
         let chunk = Self.chunk(for: limit)
-        let counter = counter
         while true {
             let step: Step = table.update(key, windowStart: windowStart, make: { Reservation() }) { reservation in
                 if reservation.exhausted { return .position(limit + 1) }
@@ -52,31 +50,43 @@ public final class SharedRateLimitStore: RateLimitStore {
                     if position > limit { reservation.exhausted = true }
                     return .position(position)
                 }
-                if let pending = reservation.pending { return .wait(pending) }
-                let task = Task { try await counter.add(chunk, key: key, windowStart: windowStart) }
+                if let pending = reservation.pending { return .wait(pending, startedHere: false) }
+                let task = reserve(chunk, key: key, windowStart: windowStart)
                 reservation.pending = task
-                return .reserve(task, chunk: chunk)
+                return .wait(task, startedHere: true)
             }
             switch step {
             case .position(let position):
                 return position
-            case .wait(let task):
-                // Whatever its outcome, look again: the block is there, or it is our turn to try.
-                _ = try? await task.value
-            case .reserve(let task, let chunk):
-                let total: Int
+            case .wait(let task, let startedHere):
+                // The reservation has updated the table when its task ends: look again. A failed
+                // reservation fails the request that started it; the others try again.
                 do {
-                    total = try await task.value
-                } catch {
-                    table.update(key, windowStart: windowStart, make: { Reservation() }) { $0.pending = nil }
+                    _ = try await task.value
+                } catch where startedHere {
                     throw error
-                }
-                table.update(key, windowStart: windowStart, make: { Reservation() }) { reservation in
-                    reservation.pending = nil
-                    reservation.next = total - chunk + 1
-                    reservation.end = total
-                }
+                } catch {}
             }
+        }
+    }
+
+    /// Adds a block to the shared count and records it in the table before the task ends, so
+    /// that whoever awaits the task finds the block there.
+    private func reserve(_ chunk: Int, key: String, windowStart: Int64) -> Task<Int, any Error> {
+        Task { [counter, table] in
+            let total: Int
+            do {
+                total = try await counter.add(chunk, key: key, windowStart: windowStart)
+            } catch {
+                table.update(key, windowStart: windowStart, make: { Reservation() }) { $0.pending = nil }
+                throw error
+            }
+            table.update(key, windowStart: windowStart, make: { Reservation() }) { reservation in
+                reservation.pending = nil
+                reservation.next = total - chunk + 1
+                reservation.end = total
+            }
+            return total
         }
     }
 
