@@ -12,29 +12,9 @@ cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10s}
 ROUNDS=${ROUNDS:-3}
 CONNECTIONS=${CONNECTIONS:-32}
-THREADS=${THREADS:-2}
-
-command -v wrk >/dev/null || { echo "benchmarks/http.sh: wrk is missing (apt-get install wrk)" >&2; exit 1; }
-
-swift build -c release --product zakops >/dev/null
-swift build -c release --product BareHummingbird >/dev/null
-BIN=$(swift build -c release --show-bin-path)
-
-WORK=$(mktemp -d)
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$WORK"; }
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
-wait_for() { for _ in $(seq 1 200); do curl -fs "http://127.0.0.1:$1/health/live" >/dev/null && return 0; sleep 0.1; done; echo "server on $1 did not start" >&2; exit 1; }
-
-# With taskset, servers run on one core and wrk on the other, so the two do not fight for
-# the same core and rounds vary less. Both servers get exactly the same treatment.
-if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
-  SERVER_CPU="taskset -c 1"; CLIENT_CPU="taskset -c 0"; THREADS=${THREADS_PINNED:-1}
-else
-  SERVER_CPU=""; CLIENT_CPU=""
-fi
+source benchmarks/lib.sh
+need wrk curl
+build_release zakops BareHummingbird
 
 ZAKOPS_PORT=$(free_port)
 QUIET_PORT=$(free_port)

@@ -13,16 +13,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10s}
 ROUNDS=${ROUNDS:-3}
-command -v wrk >/dev/null || { echo "benchmarks/login.sh: wrk is missing (apt-get install wrk)" >&2; exit 1; }
+PIN=0  # wrk and the server share the cores here, as the login flood needs both
+source benchmarks/lib.sh
+need wrk curl
+build_release zakops
 
-swift build -c release --product zakops >/dev/null
-BIN=$(swift build -c release --show-bin-path)
-WORK=$(mktemp -d)
-pid=""
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
-
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+PORT=$(free_port)
 # Rate limits off: this measures whether hashing starves the server, so the flood of logins
 # must reach the hasher (with the limits on it would get 429 after 10 a minute).
 export HTTP_PORT=$PORT DATABASE_URL="sqlite:$WORK/zakops.sqlite" SESSION_SECRET_FILE="$WORK/secret" MAIL_DIR="$WORK/mail" RATE_LIMIT_ENABLED=false
@@ -30,8 +26,8 @@ head -c 48 /dev/urandom | base64 > "$WORK/secret"
 PASSWORD="bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 "$BIN/zakops" migrate >/dev/null 2>&1
 printf '%s\n' "$PASSWORD" | "$BIN/zakops" user create --email load.tester@example.com --role viewer >/dev/null 2>&1
-(cd "$WORK" && exec "$BIN/zakops" serve >"$WORK/serve.log" 2>&1) & pid=$!
-for _ in $(seq 1 200); do curl -fs "http://127.0.0.1:$PORT/health/live" >/dev/null && break; sleep 0.1; done
+(cd "$WORK" && exec "$BIN/zakops" serve >"$WORK/serve.log" 2>&1) & pids+=($!)
+wait_for "$PORT"
 
 BODY=$(printf '{"email":"load.tester@example.com","password":"%s"}' "$PASSWORD")
 COOKIE=$(curl -s -D - -o /dev/null -H 'Content-Type: application/json' -d "$BODY" "http://127.0.0.1:$PORT/api/auth/login" \

@@ -6,6 +6,7 @@
 #   benchmarks/ratelimit.sh                                  # SQLite: in-memory limiter
 #   DATABASE_URL=postgres://user@127.0.0.1:5432/db benchmarks/ratelimit.sh   # shared PostgreSQL limiter
 #   DURATION=30s ROUNDS=5 benchmarks/ratelimit.sh
+#   PIN=0 benchmarks/ratelimit.sh      # do not pin servers and wrk to separate cores
 #
 # Needs wrk and curl (apt-get install wrk curl).
 set -euo pipefail
@@ -13,27 +14,15 @@ cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10s}
 ROUNDS=${ROUNDS:-3}
 CONNECTIONS=${CONNECTIONS:-32}
-THREADS=${THREADS:-2}
-command -v wrk >/dev/null || { echo "benchmarks/ratelimit.sh: wrk is missing (apt-get install wrk)" >&2; exit 1; }
-
-swift build -c release --product zakops >/dev/null
-BIN=$(swift build -c release --show-bin-path)
-WORK=$(mktemp -d)
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$WORK"; }
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
-if [ "${PIN:-1}" = 1 ] && command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
-  SERVER_CPU="taskset -c 1"; CLIENT_CPU="taskset -c 0"; THREADS=${THREADS_PINNED:-1}
-else
-  SERVER_CPU=""; CLIENT_CPU=""
-fi
+source benchmarks/lib.sh
+need wrk curl
+build_release zakops
 head -c 48 /dev/urandom | base64 > "$WORK/secret"
 PASSWORD="bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 
 # start NAME EXTRA_ENV...: one server in its own folder (own SQLite file unless DATABASE_URL
-# is given); prints "port cookie".
+# is given); writes its port and a session cookie to $WORK/NAME/port and …/cookie. Runs in this
+# shell (not a subshell), so that its pid reaches the cleanup.
 start() {
   local name=$1; shift
   local dir="$WORK/$name" port
@@ -45,17 +34,19 @@ start() {
   printf '%s\n' "$PASSWORD" | (cd "$dir" && env DATABASE_URL="$database" PASSWORD_HASH_COST=10 "$BIN/zakops" user create --email "$email" --role viewer >/dev/null 2>&1)
   (cd "$dir" && exec env HTTP_PORT="$port" DATABASE_URL="$database" SESSION_SECRET_FILE="$WORK/secret" PASSWORD_HASH_COST=10 LOG_LEVEL=warning "$@" \
     $SERVER_CPU "$BIN/zakops" serve >"$dir/serve.log" 2>&1) & pids+=($!)
-  for _ in $(seq 1 200); do curl -fs "http://127.0.0.1:$port/health/live" >/dev/null && break; sleep 0.1; done
+  wait_for "$port"
   local body cookie
   body=$(printf '{"email":"%s","password":"%s"}' "$email" "$PASSWORD")
   cookie=$(curl -s -D - -o /dev/null -H 'Content-Type: application/json' -d "$body" "http://127.0.0.1:$port/api/auth/login" \
     | awk -F'[=;]' 'tolower($1) ~ /^set-cookie: __host-zakops_session$/ {print $2}')
   [ -n "$cookie" ] || { echo "login on the $name server failed" >&2; exit 1; }
-  echo "$port $cookie"
+  echo "$port" > "$dir/port"; echo "$cookie" > "$dir/cookie"
 }
 
-read -r ON_PORT ON_COOKIE < <(start limited RATE_LIMIT_API_PER_MINUTE=1000000 RATE_LIMIT_AUTH_PER_MINUTE=1000000)
-read -r OFF_PORT OFF_COOKIE < <(start unlimited RATE_LIMIT_ENABLED=false)
+start limited RATE_LIMIT_API_PER_MINUTE=1000000 RATE_LIMIT_AUTH_PER_MINUTE=1000000
+start unlimited RATE_LIMIT_ENABLED=false
+ON_PORT=$(cat "$WORK/limited/port"); ON_COOKIE=$(cat "$WORK/limited/cookie")
+OFF_PORT=$(cat "$WORK/unlimited/port"); OFF_COOKIE=$(cat "$WORK/unlimited/cookie")
 
 rps() { $CLIENT_CPU wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -H "Cookie: __Host-zakops_session=$2" "http://127.0.0.1:$1/api/auth/me" \
   | awk '/Requests\/sec/ {print $2} /Non-2xx/ {print "non-2xx " $4 > "/dev/stderr"}'; }

@@ -1,23 +1,16 @@
 import Logging
-import ServiceLifecycle
-import UnixSignals
 import ZakOpsCore
 
-/// Re-reads `SESSION_SECRET_FILE` and `SESSION_SECRET_PREVIOUS_FILE` on SIGHUP and swaps the key
-/// ring without a restart. A file that cannot be read keeps the ring as it was.
-struct KeyRingReloader: Service {
+/// Re-reads `SESSION_SECRET_FILE` and `SESSION_SECRET_PREVIOUS_FILE` (on SIGHUP, through
+/// `HangupReloader`) and swaps the key ring without a restart. A file that cannot be read keeps
+/// the ring as it was.
+struct KeyRingReloader: Sendable {
     let store: KeyRingStore
     let currentFile: String
     let previousFile: String?
     /// In production the new secret must pass the strength check.
     let requireStrength: Bool
     let logger: Logger
-
-    func run() async throws {
-        for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
-            reload()
-        }
-    }
 
     func reload() {
         do {

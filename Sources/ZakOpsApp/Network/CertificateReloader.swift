@@ -1,19 +1,11 @@
 import Logging
-import ServiceLifecycle
-import UnixSignals
 import ZakOpsCore
 
-/// Re-reads `TLS_CERT_FILE` and `TLS_KEY_FILE` on SIGHUP. A file that cannot be used keeps the
-/// certificate that is being served and logs why.
-struct CertificateReloader: Service {
+/// Re-reads `TLS_CERT_FILE` and `TLS_KEY_FILE` (on SIGHUP, through `HangupReloader`). A file
+/// that cannot be used keeps the certificate that is being served and logs why.
+struct CertificateReloader: Sendable {
     let certificates: TLSCertificates
     let logger: Logger
-
-    func run() async throws {
-        for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
-            reload()
-        }
-    }
 
     func reload() {
         do {

@@ -91,18 +91,21 @@ public struct AppComponents: Sendable {
         settings.publicBaseURL ?? "http://\(settings.httpHost):\(settings.httpPort)"
     }
 
-    /// Background services of the application: the PostgreSQL pool, and the key-ring reloader
-    /// when the session secret comes from a file.
+    /// Background services of the application: the PostgreSQL pool and the rate-limit janitor.
     var services: [any Service] {
         var services: [any Service] = database.service.map { [$0] } ?? []
         services.append(RateLimitJanitor(database: database, clock: clock, logger: logger))
-        if let file = settings.secretFiles["SESSION_SECRET"] {
-            services.append(KeyRingReloader(
-                store: keys, currentFile: file, previousFile: settings.secretFiles["SESSION_SECRET_PREVIOUS"],
-                requireStrength: settings.isProduction, logger: logger
-            ))
-        }
         return services
+    }
+
+    /// What SIGHUP re-reads: the key ring, when the session secret comes from a file.
+    var reloadActions: [@Sendable () -> Void] {
+        guard let file = settings.secretFiles["SESSION_SECRET"] else { return [] }
+        let reloader = KeyRingReloader(
+            store: keys, currentFile: file, previousFile: settings.secretFiles["SESSION_SECRET_PREVIOUS"],
+            requireStrength: settings.isProduction, logger: logger
+        )
+        return [reloader.reload]
     }
 
     /// Origins trusted for unsafe requests besides the server's own: `CORS_ORIGINS` and

@@ -33,11 +33,13 @@ public enum ZakOpsServer {
             let components = AppComponents(settings: settings, database: database, logger: logger)
             let startup = StartupState()
             var services: [any Service] = [try buildApplication(components, startup: startup)]
+            var reloadActions = components.reloadActions
             if let certificateFile = settings.tlsCertFile, let keyFile = settings.tlsKeyFile {
                 let certificates = try TLSCertificates(certificateFile: certificateFile, keyFile: keyFile)
                 services.append(try buildApplication(components, startup: startup, listener: .tls(certificates)))
-                services.append(CertificateReloader(certificates: certificates, logger: logger))
+                reloadActions.append(CertificateReloader(certificates: certificates, logger: logger).reload)
             }
+            if !reloadActions.isEmpty { services.append(HangupReloader(actions: reloadActions)) }
             group = serviceGroup(for: services, settings: settings, logger: logger)
         } catch {
             await database.close()

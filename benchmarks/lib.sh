@@ -1,0 +1,38 @@
+# Shared by the benchmark scripts (source it from the repository root): tools check, release
+# build, a work folder and the processes to stop on exit, free ports, and core pinning.
+
+# need TOOL...: stops with the package to install when a tool is missing.
+need() {
+  local tool
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || { echo "$0: $tool is missing (apt-get install $tool)" >&2; exit 1; }
+  done
+}
+
+# build_release PRODUCT...: builds in release mode and sets BIN to the binaries' folder.
+build_release() {
+  local product
+  for product in "$@"; do swift build -c release --product "$product" >/dev/null; done
+  BIN=$(swift build -c release --show-bin-path)
+}
+
+WORK=$(mktemp -d)
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
+
+# wait_for PORT: until /health/live answers.
+wait_for() {
+  for _ in $(seq 1 200); do curl -fs "http://127.0.0.1:$1/health/live" >/dev/null && return 0; sleep 0.1; done
+  echo "server on $1 did not start" >&2; exit 1
+}
+
+# With taskset (and PIN unset or 1), servers run on core 1 and wrk on core 0, so the two do not
+# fight for the same core and rounds vary less; every server gets the same treatment.
+if [ "${PIN:-1}" = 1 ] && command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+  SERVER_CPU="taskset -c 1"; CLIENT_CPU="taskset -c 0"; THREADS=${THREADS_PINNED:-1}
+else
+  SERVER_CPU=""; CLIENT_CPU=""; THREADS=${THREADS:-2}
+fi
