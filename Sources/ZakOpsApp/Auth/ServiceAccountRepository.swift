@@ -128,7 +128,8 @@ struct ServiceAccountRepository: Sendable {
 
     /// The principal for an API key's hash: nil for an unknown or revoked key or a disabled account.
     func principal(keyHash: String, now: Date) async throws -> Principal? {
-        try await database.read { sql in
+        let staleBefore = Timestamp.string(from: now.addingTimeInterval(-60))
+        let found: (principal: Principal, stale: Bool)? = try await database.read { sql in
             guard let key = try await sql.select().columns("id", "service_account_id", "last_used_at").from("api_keys")
                 .where("key_hash", .equal, SQLBind(keyHash))
                 .where("revoked_at", .is, SQLLiteral.null)
@@ -138,18 +139,25 @@ struct ServiceAccountRepository: Sendable {
                 .where("id", .equal, SQLBind(accountID)).first(),
                   try account.decode(column: "is_active", as: Bool.self),
                   let role = Role(rawValue: try account.decode(column: "role", as: String.self)) else { return nil }
-            // last_used_at at most once a minute per key.
             let lastUsed = try key.decode(column: "last_used_at", as: String?.self)
-            let stamp = Timestamp.string(from: now)
-            if lastUsed == nil || lastUsed! < Timestamp.string(from: now.addingTimeInterval(-60)) {
-                try await sql.update("api_keys").set("last_used_at", to: SQLBind(stamp))
-                    .where("key_hash", .equal, SQLBind(keyHash)).run()
-            }
-            return Principal(
+            let principal = Principal(
                 id: accountID, kind: .service, role: role, email: nil,
                 name: try account.decode(column: "name", as: String.self),
                 permissions: role.serviceAccountPermissions
             )
+            return (principal, lastUsed.map { $0 < staleBefore } ?? true)
         }
+        guard let found else { return nil }
+        // last_used_at at most once a minute per key, as a write of its own (reads never write:
+        // SQLite writes go through the one writer connection).
+        if found.stale {
+            try await database.autocommit { sql in
+                try await sql.update("api_keys").set("last_used_at", to: SQLBind(Timestamp.string(from: now)))
+                    .where("key_hash", .equal, SQLBind(keyHash))
+                    .where { $0.where("last_used_at", .is, SQLLiteral.null).orWhere("last_used_at", .lessThan, SQLBind(staleBefore)) }
+                    .run()
+            }
+        }
+        return found.principal
     }
 }
