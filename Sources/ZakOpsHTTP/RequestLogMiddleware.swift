@@ -25,8 +25,9 @@ public struct RequestLogMiddleware: RouterMiddleware {
             "client_ip": .string(context.clientIP ?? "unknown"),
         ]
         if request.uri.query != nil {
-            // At most 20 names of at most 64 characters: enough to debug, not a log-flooding channel.
-            let names = SensitiveQueryMiddleware.parameterNames(request).prefix(20).map { String($0.prefix(64)) }
+            // At most 20 names, each shown only if it looks like a name: enough to debug, and
+            // neither a log-flooding channel nor a place for a token sent as a bare name.
+            let names = SensitiveQueryMiddleware.parameterNames(request).prefix(20).map(SensitiveQueryMiddleware.loggable)
             metadata["query_params"] = .string(names.joined(separator: ","))
         }
         context.logger.info("request", metadata: metadata)

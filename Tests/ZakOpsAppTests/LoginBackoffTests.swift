@@ -86,6 +86,38 @@ struct LoginBackoffTests {
         }
     }
 
+    @Test("a burst of parallel attempts sent as a delay ends gets one guess, not one each")
+    func parallelBurstGetsOneGuess() async throws {
+        try await TestServer.run(configure: Self.configure) { server in
+            let account = try await server.createOperator()
+            for address in 1...5 { _ = try await Self.attempt(server, account.email, "Wrong-password-\(address)", from: address) }
+            server.clock.advance(by: 61)
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for address in 20..<30 {
+                    group.addTask { try await Self.attempt(server, account.email, "Wrong-password-\(address)", from: address).status }
+                }
+                return try await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+            #expect(statuses.filter { $0 == 401 }.count == 1, "\(statuses.sorted())")
+            #expect(statuses.filter { $0 == 429 }.count == 9)
+        }
+    }
+
+    @Test("another spelling of the address cannot get limits of its own: login e-mails are ASCII")
+    func spellingsShareOrAreRefused() async throws {
+        try await TestServer.run(configure: Self.configure) { server in
+            let account = try await server.createOperator(email: "admin-\(RandomToken.base32(RandomToken.bytes(4)).lowercased())@example.com")
+            for address in 1...5 { _ = try await Self.attempt(server, account.email, "Wrong-password-\(address)", from: address) }
+            // Upper case is the same account and the same delay.
+            #expect(try await Self.attempt(server, account.email.uppercased(), account.password, from: 40).status == 429)
+            // A dotted capital I (lower() maps it to i under a UTF-8 collation) is refused outright.
+            let spelled = account.email.replacingOccurrences(of: "admin", with: "adm\u{130}n")
+            let refused = try await Self.attempt(server, spelled, account.password, from: 41)
+            #expect(refused.status == 400)
+            #expect(refused.body.contains("\"VALIDATION_ERROR\""))
+        }
+    }
+
     @Test("password reset works while the delay holds, and ends it")
     func resetDuringDelay() async throws {
         try await TestServer.run(configure: Self.configure) { server in

@@ -85,18 +85,46 @@ struct RateLimitTests {
         }
     }
 
-    @Test("guessing API keys counts against the guesser's address: after 60 refusals, 429 instead of 401")
+    @Test("guessing API keys counts against the guesser's address, on any path: after 60 refusals, 429 instead of 401")
     func refusedKeysAreLimited() async throws {
         try await TestServer.run(configure: TestServer.productionLimits) { server in
-            for _ in 1...60 {
+            for attempt in 1...60 {
                 let guess: HTTPFields = [.authorization: "Bearer zk_" + RandomToken.base32(RandomToken.bytes(32))]
-                let status = try await server.client.execute(uri: "/api/auth/me", method: .get, headers: guess).status
+                // Half of them outside /api, where nothing else is limited.
+                let path = attempt.isMultiple(of: 2) ? "/health/live" : "/api/auth/me"
+                let status = try await server.client.execute(uri: path, method: .get, headers: guess).status
                 #expect(status == .unauthorized)
             }
             let guess: HTTPFields = [.authorization: "Bearer zk_" + RandomToken.base32(RandomToken.bytes(32))]
             let status = try await server.client.execute(uri: "/api/auth/me", method: .get, headers: guess).status
             #expect(status == .tooManyRequests)
         }
+    }
+
+    @Test("an IPv6 client counts by its /64: rotating the interface bits does not escape the limit")
+    func ipv6CountsByPrefix() async throws {
+        try await TestServer.run(configure: { settings in
+            TestServer.productionLimits(&settings)
+            settings.trustedProxies = [CIDR("127.0.0.1/32")!]
+        }) { server in
+            for host in 1...10 {
+                let response = try await Self.rawLogin(port: server.port, email: Self.randomEmail(), headers: ["X-Forwarded-For": "2001:db8:1:2::\(String(host, radix: 16))"])
+                #expect(response.status == 401)
+            }
+            let sameNetwork = try await Self.rawLogin(port: server.port, email: Self.randomEmail(), headers: ["X-Forwarded-For": "2001:db8:1:2:ffff:eeee:dddd:cccc"])
+            #expect(sameNetwork.status == 429)
+            let otherNetwork = try await Self.rawLogin(port: server.port, email: Self.randomEmail(), headers: ["X-Forwarded-For": "2001:db8:1:3::1"])
+            #expect(otherNetwork.status == 401)
+            #expect(server.securityEvents("rate_limited").first?["client_ip"] as? String == "2001:db8:1:2:ffff:eeee:dddd:cccc")
+        }
+    }
+
+    @Test("a late request for a past window neither resets nor raises the current window's count")
+    func lateRequestForPastWindow() async throws {
+        let store = MemoryRateLimitStore(maxKeys: 1_000)
+        for _ in 1...5 { _ = try await store.record(key: "k", windowStart: 120, windowSeconds: 60, limit: 10) }
+        #expect(try await store.record(key: "k", windowStart: 60, windowSeconds: 60, limit: 10) == 1)
+        #expect(try await store.record(key: "k", windowStart: 120, windowSeconds: 60, limit: 10) == 6)
     }
 
     @Test("logins for one account are limited across addresses (credential stuffing from many IPs)")

@@ -199,10 +199,13 @@ enum Validate {
         if value.count > max { throw AppError.validation(field: field, problem: "must be at most \(max) characters") }
     }
 
+    /// Printable ASCII only: SQL `lower()` (which finds the account) and Swift's `lowercased()`
+    /// (which keys the login limits) agree on ASCII, and on nothing else — with non-ASCII,
+    /// `admİn@…` could reach `admin@…`'s account under a limit of its own.
     static func email(_ value: String, field: String) throws {
         try length(value, field: field, min: 3, max: 254)
         let parts = value.split(separator: "@", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty, !value.contains(where: { $0.isWhitespace || $0.isNewline || $0.asciiValue.map { $0 < 0x20 } == true }) else {
+        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty, value.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
             throw AppError.validation(field: field, problem: "must be an e-mail address")
         }
     }

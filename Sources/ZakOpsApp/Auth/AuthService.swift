@@ -1,6 +1,7 @@
 import Foundation
 import HummingbirdOTP
 import Logging
+import Metrics
 import ZakOpsCore
 import ZakOpsStore
 
@@ -27,9 +28,16 @@ struct AuthService: Sendable {
     /// client brought is deleted, never adopted. An address in its failure delay (`LoginBackoff`)
     /// gets 429 before any of that work.
     func login(email: String, password: String, totp: String?, broughtToken: String?, clientIP: String?, userAgent: String?) async throws -> LoginResult {
-        if let wait = try await backoff.remainingDelay(email: email) {
+        switch try await backoff.admit(email: email) {
+        case .delayed(let wait):
             logger.warning("security event", metadata: ["event": "login_delayed", "retry_after": .stringConvertible(wait), "client_ip": .string(clientIP ?? "unknown")])
+            Counter(label: "zakops_rate_limited_total", dimensions: [("group", "login-backoff")]).increment()
             throw AppError(.rateLimited, headers: ["Retry-After": String(wait)], logDetail: "login backoff")
+        case .admitted(let startedDelay):
+            // Counted already: a success below takes the failure back.
+            if let startedDelay {
+                logger.warning("security event", metadata: ["event": "login_backoff_started", "delay_seconds": .stringConvertible(Int(startedDelay)), "client_ip": .string(clientIP ?? "unknown")])
+            }
         }
         let account = try await repository.operatorByEmail(email)
         // bcrypt reads only 72 bytes and stops at a NUL: such input never matches (after the same work).
@@ -39,9 +47,6 @@ struct AuthService: Sendable {
         guard let account, matches, account.isActive else {
             let reason = account == nil ? "unknown_account" : (matches ? "disabled_account" : "wrong_password")
             logger.warning("security event", metadata: ["event": "login_failed", "reason": .string(reason), "client_ip": .string(clientIP ?? "unknown")])
-            if let delay = try await backoff.recordFailure(email: email) {
-                logger.warning("security event", metadata: ["event": "login_backoff_started", "delay_seconds": .stringConvertible(Int(delay)), "client_ip": .string(clientIP ?? "unknown")])
-            }
             throw AppError(.invalidCredentials)
         }
         if account.totpEnabled {

@@ -6,9 +6,11 @@ import ZakOpsStore
 /// A growing delay after repeated failed logins for one e-mail address, across every source
 /// address and every instance (the state is in the database):
 ///
-/// - the first five failures cost nothing;
-/// - each failure after that locks the address for 1 minute, then 2, 4, 8, capped at 15;
+/// - the first four failures cost nothing;
+/// - the fifth locks the address for 1 minute, and each failure after a lock ends locks it
+///   again for twice as long: 2, 4, 8, capped at 15 minutes;
 /// - while locked, attempts get 429 `RATE_LIMITED` with `Retry-After` without a password check;
+/// - every failed login counts (a wrong password, a wrong or missing one-time code);
 /// - a success, or a completed password reset, clears the count; failures a day old are forgotten.
 ///
 /// Unknown addresses are counted exactly like known ones, so the delay says nothing about
@@ -37,41 +39,49 @@ struct LoginBackoff: Sendable {
         return min(firstDelay * pow(2, Double(doublings)), maximumDelay)
     }
 
-    /// Seconds left of the address's delay, or nil when it may try now.
-    func remainingDelay(email: String) async throws -> Int? {
-        guard enabled else { return nil }
-        let now = clock.now()
-        let lockedUntil = try await database.read { sql in
-            try await sql.select().column("locked_until").from("login_failures")
-                .where("subject_hash", .equal, SQLBind(Self.subject(email)))
-                .first(decodingColumn: "locked_until", as: String?.self)
-        }
-        guard let text = lockedUntil ?? nil, let until = Timestamp.date(from: text), until > now else { return nil }
-        return max(1, Int(until.timeIntervalSince(now).rounded(.up)))
+    /// What `admit` decided.
+    enum Admission: Sendable, Equatable {
+        /// The attempt may check its credentials; it is already counted as a failure, and a
+        /// success takes it back (`clear`). `startedDelay` is the delay it starts if it fails.
+        case admitted(startedDelay: TimeInterval?)
+        /// The address is in its delay for this many more seconds.
+        case delayed(seconds: Int)
     }
 
-    /// Counts a failure; returns the delay it started, if any.
-    @discardableResult
-    func recordFailure(email: String) async throws -> TimeInterval? {
-        guard enabled else { return nil }
+    /// Admits an attempt or refuses it, atomically: the attempt is counted, and the delay it
+    /// would start is set, before any password is checked. Counted afterwards, a burst of
+    /// parallel attempts sent the moment a delay ends would all pass the check and all get a
+    /// guess; counted first, the first of them starts the next delay and the rest wait.
+    func admit(email: String) async throws -> Admission {
+        guard enabled else { return .admitted(startedDelay: nil) }
         let now = clock.now()
+        let stamp = Timestamp.string(from: now)
         let subject = Self.subject(email)
         return try await database.transaction { sql in
+            // Row lock on PostgreSQL; SQLite's single writer already serializes this.
+            let row = try await sql.select().columns("failures", "locked_until").from("login_failures")
+                .where("subject_hash", .equal, SQLBind(subject)).for(.update).first()
+            if let text = try row?.decode(column: "locked_until", as: String?.self), let until = Timestamp.date(from: text), until > now {
+                return .delayed(seconds: max(1, Int(until.timeIntervalSince(now).rounded(.up))))
+            }
+            // Concurrent first attempts may both find no row: the upsert counts both.
             let failures = try await sql.insert(into: "login_failures")
                 .columns("subject_hash", "failures", "last_failure_at", "locked_until")
-                .values(SQLBind(subject), SQLBind(1), SQLBind(Timestamp.string(from: now)), SQLBind(String?.none))
+                .values(SQLBind(subject), SQLBind(1), SQLBind(stamp), SQLBind(String?.none))
                 .onConflict(with: ["subject_hash"]) { update in
                     update.set("failures", to: SQLBinaryExpression(SQLColumn("failures", table: "login_failures"), .add, SQLLiteral.numeric("1")))
-                        .set("last_failure_at", to: SQLBind(Timestamp.string(from: now)))
+                        .set("last_failure_at", to: SQLBind(stamp))
                 }
                 .returning("failures")
                 .first(decodingColumn: "failures", as: Int.self) ?? 1
-            guard let delay = Self.delay(afterFailures: failures) else { return nil }
-            try await sql.update("login_failures")
-                .set("locked_until", to: SQLBind(Timestamp.string(from: now.addingTimeInterval(delay))))
-                .where("subject_hash", .equal, SQLBind(subject))
-                .run()
-            return delay
+            let delay = Self.delay(afterFailures: failures)
+            if let delay {
+                try await sql.update("login_failures")
+                    .set("locked_until", to: SQLBind(Timestamp.string(from: now.addingTimeInterval(delay))))
+                    .where("subject_hash", .equal, SQLBind(subject))
+                    .run()
+            }
+            return .admitted(startedDelay: delay)
         }
     }
 

@@ -60,6 +60,17 @@ public enum IPAddress: Sendable, Equatable, Hashable {
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
+    /// The address with every bit after the first `prefixLength` cleared (the network of a block).
+    public func masked(prefixLength: Int) -> IPAddress {
+        var raw = bytes
+        for index in raw.indices {
+            let kept = max(0, min(8, prefixLength - index * 8))
+            raw[index] &= kept == 8 ? 0xff : ~(0xff >> UInt8(kept))
+        }
+        if raw.count == 4 { return .v4((raw[0], raw[1], raw[2], raw[3])) }
+        return .v6(raw)
+    }
+
     /// Parses an address as proxies write it in `X-Forwarded-For`: bare, or with a port
     /// (`1.2.3.4:5678`, `[2001:db8::1]:443`).
     public init?(forwarded text: String) {

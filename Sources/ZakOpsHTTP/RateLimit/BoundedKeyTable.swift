@@ -30,7 +30,8 @@ final class BoundedKeyTable<Entry: Sendable>: Sendable {
     }
 
     /// Runs `body` on the key's entry for the window (a fresh one from `make` when the key is
-    /// new or its entry belongs to an earlier window), under the shard's lock.
+    /// new or its entry belongs to an earlier window), under the shard's lock. A late call for a
+    /// window older than the stored one runs on a scratch entry and changes nothing.
     func update<T>(_ key: String, windowStart: Int64, make: () -> Entry, _ body: (inout Entry) -> T) -> T {
         let shard = shards[Int(UInt(bitPattern: key.hashValue) % UInt(Self.shardCount))]
         let capacity = capacityPerShard
@@ -39,7 +40,11 @@ final class BoundedKeyTable<Entry: Sendable>: Sendable {
                 evict(&slots, capacity: capacity, currentWindow: windowStart)
             }
             var slot = slots[key] ?? Slot(windowStart: windowStart, entry: make())
-            if slot.windowStart != windowStart { slot = Slot(windowStart: windowStart, entry: make()) }
+            if slot.windowStart > windowStart {
+                var scratch = make()
+                return body(&scratch)
+            }
+            if slot.windowStart < windowStart { slot = Slot(windowStart: windowStart, entry: make()) }
             let result = body(&slot.entry)
             slots[key] = slot
             return result

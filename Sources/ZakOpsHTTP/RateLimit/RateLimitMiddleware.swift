@@ -9,7 +9,12 @@ import ZakOpsCore
 ///   per client IP against `auth`: every request that presents a credential is a POST;
 /// - every other `/api/*` request counts against `api`, per principal (user or API key), or
 ///   per client IP when anonymous, including requests whose credential was refused;
-/// - `/health/*` and anything outside `/api` is not limited.
+/// - `/health/*` and anything outside `/api` is not limited, except a request whose credential
+///   was refused: it counts against `api` per client IP wherever it goes, so key guessing is
+///   limited everywhere.
+///
+/// An IPv6 client counts by its /64: one host commonly holds a whole /64 and could otherwise
+/// take a fresh address, and a fresh budget, for every request.
 ///
 /// Allowed responses carry `RateLimit-Policy` and `RateLimit`; refusals are 429 `RATE_LIMITED`.
 public struct RateLimitMiddleware: RouterMiddleware {
@@ -28,10 +33,10 @@ public struct RateLimitMiddleware: RouterMiddleware {
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         // Segments, not a prefix test: `//api/auth/login` reaches the same handler.
         let segments = request.uri.path.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: true)
-        guard segments.first == "api" else { return try await next(request, context) }
-        let clientKey = "ip:" + (context.clientIP ?? "unknown")
+        guard segments.first == "api" || context.credentialRefused else { return try await next(request, context) }
+        let clientKey = "ip:" + Self.clientKey(context.clientIP)
         let headers: [String: String]
-        if segments.count > 1, segments[1] == "auth", ![.get, .head, .options].contains(request.method) {
+        if segments.first == "api", segments.count > 1, segments[1] == "auth", ![.get, .head, .options].contains(request.method) {
             headers = try await limiter.enforce(auth, key: clientKey, context: context)
         } else {
             let key = context.principal.map { "principal:" + $0.id } ?? clientKey
@@ -48,5 +53,12 @@ public struct RateLimitMiddleware: RouterMiddleware {
             if let field = HTTPField.Name(name) { response.headers[field] = value }
         }
         return response
+    }
+
+    /// The address a client counts under: IPv4 as it is, IPv6 by its /64.
+    static func clientKey(_ address: String?) -> String {
+        guard let address, let parsed = IPAddress(address) else { return address ?? "unknown" }
+        if case .v6 = parsed { return parsed.masked(prefixLength: 64).text + "/64" }
+        return parsed.text
     }
 }

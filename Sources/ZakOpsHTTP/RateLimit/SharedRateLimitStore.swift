@@ -22,7 +22,7 @@ public final class SharedRateLimitStore: RateLimitStore {
 
     enum Step {
         case position(Int)
-        case wait(Task<Int, any Error>, startedHere: Bool)
+        case wait(Task<Int, any Error>)
     }
 
     let counter: any SharedRateLimitCounter
@@ -50,22 +50,19 @@ public final class SharedRateLimitStore: RateLimitStore {
                     if position > limit { reservation.exhausted = true }
                     return .position(position)
                 }
-                if let pending = reservation.pending { return .wait(pending, startedHere: false) }
+                if let pending = reservation.pending { return .wait(pending) }
                 let task = reserve(chunk, key: key, windowStart: windowStart)
                 reservation.pending = task
-                return .wait(task, startedHere: true)
+                return .wait(task)
             }
             switch step {
             case .position(let position):
                 return position
-            case .wait(let task, let startedHere):
+            case .wait(let task):
                 // The reservation has updated the table when its task ends: look again. A failed
-                // reservation fails the request that started it; the others try again.
-                do {
-                    _ = try await task.value
-                } catch where startedHere {
-                    throw error
-                } catch {}
+                // reservation fails every request waiting for it (the database is down or slow:
+                // retrying one after another would make each wait longer than the last).
+                _ = try await task.value
             }
         }
     }
