@@ -108,7 +108,7 @@ struct AuthController: Sendable {
         // Per target account, so that a credential-stuffing run spread over many addresses is
         // slowed as well; unknown addresses count the same, keyed by a hash of the address.
         if let accountLimit {
-            _ = try await accountLimit.limiter.enforce(accountLimit.policy, key: LoginBackoff.subject(input.email), context: context)
+            try await accountLimit.limiter.enforce(accountLimit.policy, key: LoginBackoff.subject(input.email), context: context)
         }
         let result = try await service.login(
             email: input.email, password: input.password, totp: input.totp,

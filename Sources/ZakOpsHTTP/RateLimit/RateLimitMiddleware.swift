@@ -35,23 +35,21 @@ public struct RateLimitMiddleware: RouterMiddleware {
         let segments = request.uri.path.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: true)
         guard segments.first == "api" || context.credentialRefused else { return try await next(request, context) }
         let clientKey = "ip:" + Self.clientKey(context.clientIP)
-        let headers: [String: String]
+        let outcome: RateLimitOutcome
         if segments.first == "api", segments.count > 1, segments[1] == "auth", ![.get, .head, .options].contains(request.method) {
-            headers = try await limiter.enforce(auth, key: clientKey, context: context)
+            outcome = try await limiter.enforce(auth, key: clientKey, context: context)
         } else {
             let key = context.principal.map { "principal:" + $0.id } ?? clientKey
-            headers = try await limiter.enforce(api, key: key, context: context)
+            outcome = try await limiter.enforce(api, key: key, context: context)
         }
         var response: Response
         do {
             response = try await next(request, context)
         } catch let error as AppError {
             // Refusals further in (401, 403, 422…) still tell the client where it stands.
-            throw error.adding(headers: headers)
+            throw error.adding(headers: outcome.headers)
         }
-        for (name, value) in headers {
-            if let field = HTTPField.Name(name) { response.headers[field] = value }
-        }
+        outcome.apply(to: &response.headers)
         return response
     }
 

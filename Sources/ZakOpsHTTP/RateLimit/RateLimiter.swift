@@ -24,14 +24,15 @@ public struct RateLimiter: Sendable {
         let now = clock.now().timeIntervalSince1970
         let window = Int64(policy.windowSeconds)
         let windowStart = Int64(now.rounded(.down)) / window * window
-        let count = try await store.record(key: policy.name + "|" + key, windowStart: windowStart, windowSeconds: policy.windowSeconds, limit: policy.limit)
+        let count = try await store.record(key: policy.keyPrefix + key, windowStart: windowStart, windowSeconds: policy.windowSeconds, limit: policy.limit)
         let reset = max(1, Int((Double(windowStart + window) - now).rounded(.up)))
         return RateLimitOutcome(policy: policy, allowed: count <= policy.limit, remaining: max(0, policy.limit - count), resetSeconds: reset)
     }
 
     /// Counts the request; over the limit it logs a security event, counts the violation and
-    /// throws 429 `RATE_LIMITED` with `Retry-After`. Returns the headers for an allowed response.
-    public func enforce(_ policy: RateLimitPolicy, key: String, context: AppRequestContext) async throws -> [String: String] {
+    /// throws 429 `RATE_LIMITED` with `Retry-After`. Returns the verdict for an allowed request.
+    @discardableResult
+    public func enforce(_ policy: RateLimitPolicy, key: String, context: AppRequestContext) async throws -> RateLimitOutcome {
         let outcome = try await check(policy, key: key)
         guard outcome.allowed else {
             context.logger.warning("security event", metadata: [
@@ -44,6 +45,6 @@ public struct RateLimiter: Sendable {
             headers["Retry-After"] = String(outcome.resetSeconds)
             throw AppError(.rateLimited, headers: headers, logDetail: "rate limit \(policy.name)")
         }
-        return outcome.headers
+        return outcome
     }
 }
