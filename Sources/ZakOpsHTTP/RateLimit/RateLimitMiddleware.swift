@@ -34,12 +34,11 @@ public struct RateLimitMiddleware: RouterMiddleware {
         // Segments, not a prefix test: `//api/auth/login` reaches the same handler.
         let segments = request.uri.path.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: true)
         guard segments.first == "api" || context.credentialRefused else { return try await next(request, context) }
-        let clientKey = "ip:" + Self.clientKey(context.clientIP)
         let outcome: RateLimitOutcome
         if segments.first == "api", segments.count > 1, segments[1] == "auth", ![.get, .head, .options].contains(request.method) {
-            outcome = try await limiter.enforce(auth, key: clientKey, context: context)
+            outcome = try await limiter.enforce(auth, key: "ip:" + Self.clientKey(context.clientIP), context: context)
         } else {
-            let key = context.principal.map { "principal:" + $0.id } ?? clientKey
+            let key = context.principal.map { "principal:" + $0.id } ?? "ip:" + Self.clientKey(context.clientIP)
             outcome = try await limiter.enforce(api, key: key, context: context)
         }
         var response: Response
