@@ -7,13 +7,33 @@ extension Request {
     /// body limit, 400 `MALFORMED_JSON` when it does not parse, and 400 `VALIDATION_ERROR`
     /// naming the field when its shape is wrong. No error ever quotes the input.
     public func decodeJSON<T: Decodable>(as type: T.Type, context: AppRequestContext) async throws -> T {
+        try Self.decode(T.self, from: try await jsonBody(context: context))
+    }
+
+    /// Like `decodeJSON`, and also refuses fields the type does not know (400
+    /// `VALIDATION_ERROR` whose `field` lists them, comma-separated, by name only).
+    public func decodeStrictJSON<T: StrictDecodable>(as type: T.Type, context: AppRequestContext) async throws -> T {
+        let data = try await jsonBody(context: context)
+        if let object = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) as? [String: Any] {
+            let unknown = T.knownFields.unknown(in: object, prefix: "")
+            if !unknown.isEmpty {
+                throw AppError.validation(field: unknown.prefix(20).joined(separator: ","), problem: "is not a known field")
+            }
+        }
+        return try Self.decode(T.self, from: data)
+    }
+
+    private func jsonBody(context: AppRequestContext) async throws -> Data {
         let contentType = headers[.contentType]?.lowercased() ?? ""
         guard contentType.hasPrefix("application/json") else {
             throw AppError(.unsupportedMediaType)
         }
-        let buffer = try await body.collect(upTo: context.bodyLimit)
+        return Data(try await body.collect(upTo: context.bodyLimit).readableBytesView)
+    }
+
+    private static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
         do {
-            return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
+            return try JSONDecoder().decode(T.self, from: data)
         } catch let error as DecodingError {
             throw Self.appError(for: error)
         }

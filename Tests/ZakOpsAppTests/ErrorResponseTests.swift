@@ -12,7 +12,7 @@ struct ErrorResponseTests {
     @Test("404 and 405 are JSON with fixed messages; 405 names the allowed methods")
     func notFoundAndMethod() async throws {
         try await TestServer.run { server in
-            try await server.client.execute(uri: "/api/deals/DEAL-XYZ", method: .get) { response in
+            try await server.client.execute(uri: "/api/no-such-resource/DEAL-XYZ", method: .get) { response in
                 #expect(response.status == .notFound)
                 let body = try #require(response.errorBody)
                 #expect(body.error.code == "NOT_FOUND")

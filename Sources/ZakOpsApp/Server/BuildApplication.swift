@@ -142,6 +142,8 @@ public func buildRouter(
                             backoff: components.backoff, publicBaseURL: components.publicBaseURL, logger: components.logger).register(on: routes)
     TOTPController(repository: components.identity, hasher: components.hasher, mailer: components.mailer, clock: components.clock,
                    logger: components.logger).register(on: routes)
+    DealsController(service: DealService(database: components.database, clock: components.clock), clock: components.clock)
+        .register(on: routes)
     RegistrationController(repository: components.identity, hasher: components.hasher, clock: components.clock,
                            enabled: components.settings.allowRegistration, logger: components.logger).register(on: routes)
     extraRoutes(router)

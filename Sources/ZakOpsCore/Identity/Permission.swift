@@ -30,10 +30,13 @@ public enum Role: String, Sendable, CaseIterable, Codable {
         }
     }
 
-    /// A service account's permissions: its role's, but never `actions:approve` — an agent
-    /// proposes, a human approves — and never `admin:users`: an agent's key must not be able to
-    /// mint more keys or identities for itself.
+    /// What an agent may ever do: read deals, actions and events, and propose actions. Never
+    /// `actions:approve` (a human approves), never a direct write (an agent's change to a deal
+    /// goes through an approved action), never `admin:*` (an agent's key must not mint keys).
+    public static let agentCeiling: Set<Permission> = [.dealsRead, .actionsRead, .actionsPropose, .eventsRead]
+
+    /// A service account's permissions: its role's, within `agentCeiling`.
     public var serviceAccountPermissions: Set<Permission> {
-        permissions.subtracting([.actionsApprove, .adminUsers])
+        permissions.intersection(Self.agentCeiling)
     }
 }

@@ -31,8 +31,10 @@ final class BoundedKeyTable<Entry: Sendable>: Sendable {
 
     /// Runs `body` on the key's entry for the window (a fresh one from `make` when the key is
     /// new or its entry belongs to an earlier window), under the shard's lock. A late call for a
-    /// window older than the stored one runs on a scratch entry and changes nothing.
-    func update<T>(_ key: String, windowStart: Int64, make: () -> Entry, _ body: (inout Entry) -> T) -> T {
+    /// window older than the stored one (a request that crossed a window boundary) joins the
+    /// stored, newer window: it neither resets that window nor escapes counting. `body` gets the
+    /// window it is working on.
+    func update<T>(_ key: String, windowStart: Int64, make: () -> Entry, _ body: (inout Entry, Int64) -> T) -> T {
         let shard = shards[Int(UInt(bitPattern: key.hashValue) % UInt(Self.shardCount))]
         let capacity = capacityPerShard
         return shard.slots.withLock { slots in
@@ -40,14 +42,21 @@ final class BoundedKeyTable<Entry: Sendable>: Sendable {
                 evict(&slots, capacity: capacity, currentWindow: windowStart)
             }
             var slot = slots[key] ?? Slot(windowStart: windowStart, entry: make())
-            if slot.windowStart > windowStart {
-                var scratch = make()
-                return body(&scratch)
-            }
             if slot.windowStart < windowStart { slot = Slot(windowStart: windowStart, entry: make()) }
-            let result = body(&slot.entry)
+            let result = body(&slot.entry, slot.windowStart)
             slots[key] = slot
             return result
+        }
+    }
+
+    /// Runs `body` on the key's entry only if it still belongs to `windowStart` (a reservation
+    /// finishing after its window ended must not touch the next window's entry).
+    func updateIfCurrent(_ key: String, windowStart: Int64, _ body: (inout Entry) -> Void) {
+        let shard = shards[Int(UInt(bitPattern: key.hashValue) % UInt(Self.shardCount))]
+        shard.slots.withLock { slots in
+            guard var slot = slots[key], slot.windowStart == windowStart else { return }
+            body(&slot.entry)
+            slots[key] = slot
         }
     }
 

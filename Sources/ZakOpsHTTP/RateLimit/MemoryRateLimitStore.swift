@@ -9,7 +9,7 @@ public final class MemoryRateLimitStore: RateLimitStore {
     }
 
     public func record(key: String, windowStart: Int64, windowSeconds: Int, limit: Int) async throws -> Int {
-        table.update(key, windowStart: windowStart, make: { 0 }) { count in
+        table.update(key, windowStart: windowStart, make: { 0 }) { count, _ in
             count += 1
             return count
         }

@@ -41,7 +41,7 @@ public final class SharedRateLimitStore: RateLimitStore {
     public func record(key: String, windowStart: Int64, windowSeconds: Int, limit: Int) async throws -> Int {
         let chunk = Self.chunk(for: limit)
         while true {
-            let step: Step = table.update(key, windowStart: windowStart, make: { Reservation() }) { reservation in
+            let step: Step = table.update(key, windowStart: windowStart, make: { Reservation() }) { reservation, window in
                 if reservation.exhausted { return .position(limit + 1) }
                 if reservation.next <= reservation.end {
                     let position = reservation.next
@@ -51,7 +51,8 @@ public final class SharedRateLimitStore: RateLimitStore {
                     return .position(position)
                 }
                 if let pending = reservation.pending { return .wait(pending) }
-                let task = reserve(chunk, key: key, windowStart: windowStart)
+                // For the window the entry belongs to (a late request joins the newer one).
+                let task = reserve(chunk, key: key, windowStart: window)
                 reservation.pending = task
                 return .wait(task)
             }
@@ -75,10 +76,12 @@ public final class SharedRateLimitStore: RateLimitStore {
             do {
                 total = try await counter.add(chunk, key: key, windowStart: windowStart)
             } catch {
-                table.update(key, windowStart: windowStart, make: { Reservation() }) { $0.pending = nil }
+                table.updateIfCurrent(key, windowStart: windowStart) { $0.pending = nil }
                 throw error
             }
-            table.update(key, windowStart: windowStart, make: { Reservation() }) { reservation in
+            // If the window ended meanwhile, its entry is gone (a fresh one has no pending
+            // reservation) and the block is simply not used.
+            table.updateIfCurrent(key, windowStart: windowStart) { reservation in
                 reservation.pending = nil
                 reservation.next = total - chunk + 1
                 reservation.end = total

@@ -24,7 +24,8 @@ enum RawHTTP {
     /// Dispatch thread, never on Swift concurrency's small cooperative pool.
     /// `source` binds the client socket to a local address first (such as 127.0.0.2, to come
     /// from another peer than 127.0.0.1).
-    static func send(_ request: String, port: Int, host: String = "127.0.0.1", source: String? = nil, timeout: Int = 15) async throws -> Response {
+    /// The timeout is generous: under the whole parallel suite a login can wait long for bcrypt.
+    static func send(_ request: String, port: Int, host: String = "127.0.0.1", source: String? = nil, timeout: Int = 60) async throws -> Response {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
                 continuation.resume(with: Result {

@@ -1,0 +1,165 @@
+import Foundation
+import Hummingbird
+import ZakOpsCore
+import ZakOpsHTTP
+
+/// A deal's broker: a person, so personal data (redacted in audit entries).
+struct Broker: Codable, Sendable, Equatable {
+    let name: String?
+    let email: String?
+}
+
+/// Money figures: exact decimal numbers or null. A string such as "$1,000,000" is a
+/// validation error, never guessed at.
+struct DealMetrics: Codable, Sendable, Equatable {
+    let askingPrice: Decimal?
+    let ebitda: Decimal?
+    let revenue: Decimal?
+
+    enum CodingKeys: String, CodingKey {
+        case askingPrice = "asking_price"
+        case ebitda, revenue
+    }
+
+    static let empty = DealMetrics(askingPrice: nil, ebitda: nil, revenue: nil)
+}
+
+/// `POST /api/deals`.
+struct CreateDealRequest: StrictDecodable {
+    let canonicalName: String
+    let displayName: String?
+    let stage: DealStage?
+    let status: DealStatus?
+    let broker: Broker?
+    let companyInfo: JSONValue?
+    let metrics: DealMetrics?
+
+    enum CodingKeys: String, CodingKey {
+        case canonicalName = "canonical_name"
+        case displayName = "display_name"
+        case stage, status, broker, metrics
+        case companyInfo = "company_info"
+    }
+
+    static let knownFields = KnownFields(
+        ["canonical_name", "display_name", "stage", "status", "broker", "company_info", "metrics"],
+        nested: ["broker": KnownFields(["name", "email"]), "metrics": KnownFields(["asking_price", "ebitda", "revenue"]), "company_info": .freeForm]
+    )
+}
+
+/// `POST /api/deals/{id}/transition`.
+struct TransitionRequest: StrictDecodable {
+    let toStage: DealStage
+    let reason: String?
+
+    enum CodingKeys: String, CodingKey {
+        case toStage = "to_stage"
+        case reason
+    }
+
+    static let knownFields = KnownFields(["to_stage", "reason"])
+}
+
+/// A deal as stored and as the API shows it.
+struct Deal: Sendable, Equatable {
+    let id: String
+    var canonicalName: String
+    var displayName: String
+    var stage: DealStage
+    var status: DealStatus
+    var broker: Broker?
+    var companyInfo: JSONValue
+    var metrics: DealMetrics
+    var version: Int
+    let createdAt: String
+    var updatedAt: String
+}
+
+/// The JSON of a deal.
+struct DealResponse: ResponseEncodable, Equatable {
+    let id: String
+    let canonicalName: String
+    let displayName: String
+    let stage: String
+    let status: String
+    let broker: Broker?
+    let companyInfo: JSONValue
+    let metrics: DealMetrics
+    let version: Int
+    let createdAt: String
+    let updatedAt: String
+
+    enum CodingKeys: String, CodingKey {
+        case id, stage, status, broker, metrics, version
+        case canonicalName = "canonical_name"
+        case displayName = "display_name"
+        case companyInfo = "company_info"
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+    }
+
+    init(_ deal: Deal) {
+        id = deal.id
+        canonicalName = deal.canonicalName
+        displayName = deal.displayName
+        stage = deal.stage.rawValue
+        status = deal.status.rawValue
+        broker = deal.broker
+        companyInfo = deal.companyInfo
+        metrics = deal.metrics
+        version = deal.version
+        createdAt = deal.createdAt
+        updatedAt = deal.updatedAt
+    }
+}
+
+/// Field rules shared by create and update.
+enum DealValidation {
+    static let maximumCompanyInfoBytes = 16_384
+    static let maximumCompanyInfoDepth = 5
+    /// Money figures: at most a quadrillion in either direction.
+    static let moneyLimit = Decimal(string: "1000000000000000")!
+
+    static func name(_ value: String, field: String) throws -> String {
+        let trimmed = value.trimmingCharacters(in: .whitespaces)
+        guard !trimmed.isEmpty, trimmed.count <= 200 else {
+            throw AppError.validation(field: field, problem: "must be 1 to 200 characters")
+        }
+        guard !trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || $0.properties.generalCategory == .format && $0.value != 0x200D }) else {
+            throw AppError.validation(field: field, problem: "must not contain control characters")
+        }
+        return trimmed
+    }
+
+    static func broker(_ broker: Broker?) throws -> Broker? {
+        guard let broker else { return nil }
+        let name = try broker.name.map { try Self.name($0, field: "broker.name") }
+        if let email = broker.email { try Validate.email(email, field: "broker.email") }
+        return Broker(name: name, email: broker.email)
+    }
+
+    static func companyInfo(_ value: JSONValue?) throws -> JSONValue {
+        guard let value else { return .object([:]) }
+        guard case .object = value else { throw AppError.validation(field: "company_info", problem: "must be an object") }
+        guard value.depth <= maximumCompanyInfoDepth else {
+            throw AppError.validation(field: "company_info", problem: "must be nested at most \(maximumCompanyInfoDepth) levels deep")
+        }
+        guard (try JSONEncoder().encode(value)).count <= maximumCompanyInfoBytes else {
+            throw AppError.validation(field: "company_info", problem: "must be at most \(maximumCompanyInfoBytes) bytes of JSON")
+        }
+        guard !value.hasControlCharacters else {
+            throw AppError.validation(field: "company_info", problem: "must not contain control characters")
+        }
+        return value
+    }
+
+    static func metrics(_ metrics: DealMetrics?) throws -> DealMetrics {
+        guard let metrics else { return .empty }
+        for (field, value) in [("metrics.asking_price", metrics.askingPrice), ("metrics.ebitda", metrics.ebitda), ("metrics.revenue", metrics.revenue)] {
+            if let value, value.isNaN || abs(value) >= moneyLimit {
+                throw AppError.validation(field: field, problem: "must be a number below 10^15 in size")
+            }
+        }
+        return metrics
+    }
+}

@@ -1,0 +1,112 @@
+import Foundation
+import SQLKit
+import ZakOpsCore
+import ZakOpsStore
+
+/// The `deals` table. Every method takes the caller's connection, so changes, their audit
+/// entry and their event share one transaction.
+enum DealRepository {
+    static let columns = ["id", "canonical_name", "display_name", "stage", "status", "broker_name", "broker_email",
+                          "company_info", "asking_price", "ebitda", "revenue", "version", "created_at", "updated_at"]
+
+    static func insert(_ deal: Deal, createdBy: String, in sql: any SQLDatabase) async throws {
+        try await sql.insert(into: "deals")
+            .columns(columns + ["created_by"])
+            .values(values(deal) + [SQLBind(createdBy)])
+            .run()
+    }
+
+    /// A live (not deleted) deal; `forUpdate` locks its row on PostgreSQL.
+    static func find(_ id: String, forUpdate: Bool = false, in sql: any SQLDatabase) async throws -> Deal? {
+        var query = sql.select().columns(columns.map { SQLColumn($0) }).from("deals")
+            .where("id", .equal, SQLBind(id)).where("deleted_at", .is, SQLLiteral.null)
+        if forUpdate { query = query.for(.update) }
+        return try await query.first().map(deal)
+    }
+
+    /// Writes the deal's fields and its version, if the stored version is still `expectedVersion`.
+    static func update(_ deal: Deal, expectedVersion: Int, in sql: any SQLDatabase) async throws -> Bool {
+        var update = sql.update("deals")
+        for (column, value) in zip(columns, values(deal)) where column != "id" && column != "created_at" {
+            update = update.set(SQLColumn(column), to: value)
+        }
+        let changed = try await update.where("id", .equal, SQLBind(deal.id))
+            .where("version", .equal, SQLBind(expectedVersion))
+            .where("deleted_at", .is, SQLLiteral.null)
+            .returning("id").all()
+        return !changed.isEmpty
+    }
+
+    struct Page: Sendable {
+        let deals: [Deal]
+        /// Where the next page starts; nil on the last page.
+        let next: (createdAt: String, id: String)?
+    }
+
+    /// Deals in creation order (then id), after the cursor: a stable order, so concurrent
+    /// inserts (which sort last) never make a page skip or repeat a deal.
+    static func list(stage: DealStage?, status: DealStatus?, text: String?, after cursor: (createdAt: String, id: String)?,
+                     limit: Int, in sql: any SQLDatabase) async throws -> Page {
+        var query = sql.select().columns(columns.map { SQLColumn($0) }).from("deals").where("deleted_at", .is, SQLLiteral.null)
+        if let stage { query = query.where("stage", .equal, SQLBind(stage.rawValue)) }
+        if let status { query = query.where("status", .equal, SQLBind(status.rawValue)) }
+        if let text {
+            let pattern = "%" + text.lowercased() + "%"
+            query = query.where { group in
+                group.where(SQLFunction("lower", args: SQLColumn("canonical_name")), .like, SQLBind(pattern))
+                    .orWhere(SQLFunction("lower", args: SQLColumn("display_name")), .like, SQLBind(pattern))
+            }
+        }
+        if let cursor {
+            query = query.where { group in
+                group.where("created_at", .greaterThan, SQLBind(cursor.createdAt))
+                    .orWhere { $0.where("created_at", .equal, SQLBind(cursor.createdAt)).where("id", .greaterThan, SQLBind(cursor.id)) }
+            }
+        }
+        let rows = try await query.orderBy("created_at").orderBy("id").limit(limit + 1).all()
+        var deals = try rows.map(deal)
+        var next: (String, String)?
+        if deals.count > limit {
+            deals.removeLast()
+            next = deals.last.map { ($0.createdAt, $0.id) }
+        }
+        return Page(deals: deals, next: next)
+    }
+
+    private static func values(_ deal: Deal) -> [SQLBind] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let info = (try? encoder.encode(deal.companyInfo)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        return [
+            SQLBind(deal.id), SQLBind(deal.canonicalName), SQLBind(deal.displayName), SQLBind(deal.stage.rawValue),
+            SQLBind(deal.status.rawValue), SQLBind(deal.broker?.name), SQLBind(deal.broker?.email), SQLBind(info),
+            SQLBind(deal.metrics.askingPrice.map { "\($0)" }), SQLBind(deal.metrics.ebitda.map { "\($0)" }),
+            SQLBind(deal.metrics.revenue.map { "\($0)" }), SQLBind(deal.version), SQLBind(deal.createdAt), SQLBind(deal.updatedAt),
+        ]
+    }
+
+    private static func deal(_ row: any SQLRow) throws -> Deal {
+        let brokerName = try row.decode(column: "broker_name", as: String?.self)
+        let brokerEmail = try row.decode(column: "broker_email", as: String?.self)
+        let info = try row.decode(column: "company_info", as: String.self)
+        func money(_ column: String) throws -> Decimal? {
+            try row.decode(column: column, as: String?.self).flatMap { Decimal(string: $0, locale: Locale(identifier: "en_US_POSIX")) }
+        }
+        guard let stage = DealStage(rawValue: try row.decode(column: "stage", as: String.self)),
+              let status = DealStatus(rawValue: try row.decode(column: "status", as: String.self)) else {
+            throw AppError(.internalError, logDetail: "deal row with an unknown stage or status")
+        }
+        return Deal(
+            id: try row.decode(column: "id", as: String.self),
+            canonicalName: try row.decode(column: "canonical_name", as: String.self),
+            displayName: try row.decode(column: "display_name", as: String.self),
+            stage: stage, status: status,
+            broker: brokerName == nil && brokerEmail == nil ? nil : Broker(name: brokerName, email: brokerEmail),
+            companyInfo: (try? JSONDecoder().decode(JSONValue.self, from: Data(info.utf8))) ?? .object([:]),
+            metrics: DealMetrics(askingPrice: try money("asking_price"), ebitda: try money("ebitda"), revenue: try money("revenue")),
+            version: try row.decode(column: "version", as: Int.self),
+            createdAt: try row.decode(column: "created_at", as: String.self),
+            updatedAt: try row.decode(column: "updated_at", as: String.self)
+        )
+    }
+}

@@ -1,0 +1,108 @@
+import Foundation
+import SQLKit
+import ZakOpsCore
+import ZakOpsStore
+
+/// The rules of deals. Each change runs in one transaction with its audit entry and its event,
+/// so either all three are committed or none is.
+struct DealService: Sendable {
+    let database: Database
+    let clock: any AppClock
+
+    static func newID() -> String {
+        "DEAL-" + RandomToken.base32(RandomToken.bytes(10)).uppercased()
+    }
+
+    func create(_ input: CreateDealRequest, by context: ChangeContext) async throws -> Deal {
+        let name = try DealValidation.name(input.canonicalName, field: "canonical_name")
+        let display = try input.displayName.map { try DealValidation.name($0, field: "display_name") } ?? name
+        let stamp = Timestamp.string(from: context.time)
+        let deal = Deal(
+            id: Self.newID(), canonicalName: name, displayName: display,
+            stage: input.stage ?? .inbound, status: input.status ?? .active,
+            broker: try DealValidation.broker(input.broker), companyInfo: try DealValidation.companyInfo(input.companyInfo),
+            metrics: try DealValidation.metrics(input.metrics), version: 1, createdAt: stamp, updatedAt: stamp
+        )
+        guard deal.stage != .archived else {
+            throw AppError.validation(field: "stage", problem: "a new deal cannot start archived")
+        }
+        try await database.transaction { sql in
+            try await DealRepository.insert(deal, createdBy: context.actorID, in: sql)
+            try await AuditLog.record(action: "deal.created", targetKind: "deal", targetID: deal.id,
+                                      changes: DealChanges.between(nil, deal), context: context, in: sql)
+            try await EventLog.append(Self.event("deal.created", deal), at: context.time, in: sql)
+        }
+        return deal
+    }
+
+    func get(_ id: String) async throws -> Deal {
+        guard let deal = try await database.read({ sql in try await DealRepository.find(id, in: sql) }) else {
+            throw AppError(.notFound)
+        }
+        return deal
+    }
+
+    func list(stage: DealStage?, status: DealStatus?, text: String?, after cursor: (createdAt: String, id: String)?, limit: Int) async throws -> DealRepository.Page {
+        try await database.read { sql in
+            try await DealRepository.list(stage: stage, status: status, text: text, after: cursor, limit: limit, in: sql)
+        }
+    }
+
+    /// Moves the deal along the pipeline. Asking for the current stage changes nothing; a move
+    /// the pipeline does not allow is 422 naming the valid next stages.
+    func transition(_ id: String, to target: DealStage, reason: String?, by context: ChangeContext) async throws -> Deal {
+        let reason = try reason.map { try DealValidation.name($0, field: "reason") }
+        return try await database.transaction { sql in
+            guard var deal = try await DealRepository.find(id, forUpdate: true, in: sql) else { throw AppError(.notFound) }
+            if deal.stage == target { return deal }
+            guard deal.stage.canMove(to: target) else {
+                let valid = deal.stage.next.map(\.rawValue).joined(separator: ", ")
+                throw AppError(.invalidStageTransition, field: "to_stage",
+                               problem: valid.isEmpty ? "this stage is final" : "valid next stages: \(valid)")
+            }
+            let before = deal
+            deal.stage = target
+            deal.version += 1
+            deal.updatedAt = Timestamp.string(from: context.time)
+            guard try await DealRepository.update(deal, expectedVersion: before.version, in: sql) else { throw AppError(.conflict) }
+            var changes = DealChanges.between(before, deal)
+            if let reason { changes["reason"] = FieldChange(before: nil, after: .string(reason)) }
+            try await AuditLog.record(action: "deal.stage_changed", targetKind: "deal", targetID: deal.id, changes: changes, context: context, in: sql)
+            try await EventLog.append(Self.event("deal.stage_changed", deal), at: context.time, in: sql)
+            return deal
+        }
+    }
+
+    static func event(_ type: String, _ deal: Deal) -> EventLog.Event {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let payload = (try? encoder.encode(DealResponse(deal))).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        return EventLog.Event(type: type, subjectKind: "deal", subjectID: deal.id, payload: payload)
+    }
+}
+
+/// The audit view of a deal change: each changed field before and after; the broker (a
+/// person) only as "[redacted]".
+enum DealChanges {
+    static func between(_ before: Deal?, _ after: Deal) -> [String: FieldChange] {
+        var changes: [String: FieldChange] = [:]
+        func compare(_ field: String, _ old: JSONValue?, _ new: JSONValue?) {
+            if old != new { changes[field] = FieldChange(before: old, after: new) }
+        }
+        func money(_ value: Decimal?) -> JSONValue? { value.map { .string("\($0)") } }
+        compare("canonical_name", before.map { .string($0.canonicalName) }, .string(after.canonicalName))
+        compare("display_name", before.map { .string($0.displayName) }, .string(after.displayName))
+        compare("stage", before.map { .string($0.stage.rawValue) }, .string(after.stage.rawValue))
+        compare("status", before.map { .string($0.status.rawValue) }, .string(after.status.rawValue))
+        compare("company_info", before.map(\.companyInfo), after.companyInfo)
+        compare("metrics.asking_price", money(before?.metrics.askingPrice), money(after.metrics.askingPrice))
+        compare("metrics.ebitda", money(before?.metrics.ebitda), money(after.metrics.ebitda))
+        compare("metrics.revenue", money(before?.metrics.revenue), money(after.metrics.revenue))
+        compare("version", before.map { .number(Double($0.version)) }, .number(Double(after.version)))
+        if before?.broker != after.broker {
+            changes["broker"] = FieldChange(before: before?.broker == nil ? nil : FieldChange.redacted,
+                                            after: after.broker == nil ? nil : FieldChange.redacted)
+        }
+        return changes
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import ZakOpsCore
+import ZakOpsHTTP
+
+/// `/api/deals`: create, read, list, and move deals through the pipeline.
+struct DealsController: Sendable {
+    let service: DealService
+    let clock: any AppClock
+
+    struct ListResponse: ResponseEncodable {
+        let deals: [DealResponse]
+        let nextCursor: String?
+        enum CodingKeys: String, CodingKey {
+            case deals
+            case nextCursor = "next_cursor"
+        }
+    }
+
+    struct TransitionsResponse: ResponseEncodable {
+        let stage: String
+        let validNextStages: [String]
+        enum CodingKeys: String, CodingKey {
+            case stage
+            case validNextStages = "valid_next_stages"
+        }
+    }
+
+    func register(on routes: SecuredRoutes) {
+        routes.post("/api/deals", .permission(.dealsWrite)) { request, context in try await create(request, context) }
+        routes.get("/api/deals", .permission(.dealsRead)) { request, _ in try await list(request) }
+        routes.get("/api/deals/{id}", .permission(.dealsRead)) { _, context in DealResponse(try await service.get(try Self.id(context))) }
+        routes.post("/api/deals/{id}/transition", .permission(.dealsWrite)) { request, context in try await transition(request, context) }
+        routes.get("/api/deals/{id}/transitions", .permission(.dealsRead)) { _, context in
+            let deal = try await service.get(try Self.id(context))
+            return TransitionsResponse(stage: deal.stage.rawValue, validNextStages: deal.stage.next.map(\.rawValue))
+        }
+    }
+
+    private func create(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let principal = try Self.principal(context)
+        let input = try await request.decodeStrictJSON(as: CreateDealRequest.self, context: context)
+        let deal = try await service.create(input, by: ChangeContext(principal: principal, request: context, time: clock.now()))
+        var response = try DealResponse(deal).response(from: request, context: context)
+        response.status = .created
+        response.headers[.location] = "/api/deals/\(deal.id)"
+        return response
+    }
+
+    private func transition(_ request: Request, _ context: AppRequestContext) async throws -> DealResponse {
+        let principal = try Self.principal(context)
+        let input = try await request.decodeStrictJSON(as: TransitionRequest.self, context: context)
+        let deal = try await service.transition(try Self.id(context), to: input.toStage, reason: input.reason,
+                                                by: ChangeContext(principal: principal, request: context, time: clock.now()))
+        return DealResponse(deal)
+    }
+
+    private func list(_ request: Request) async throws -> ListResponse {
+        let query = request.uri.queryParameters
+        let stage = try query["stage"].map { value in
+            guard let stage = DealStage(rawValue: String(value)) else { throw AppError.validation(field: "stage", problem: "must be a deal stage") }
+            return stage
+        }
+        let status = try query["status"].map { value in
+            guard let status = DealStatus(rawValue: String(value)) else { throw AppError.validation(field: "status", problem: "must be a deal status") }
+            return status
+        }
+        let limit = try query["limit"].map { value in
+            guard let limit = Int(String(value)), (1...200).contains(limit) else { throw AppError.validation(field: "limit", problem: "must be a whole number from 1 to 200") }
+            return limit
+        } ?? 50
+        var text = query["q"].map { String($0) }
+        if let value = text {
+            // LIKE's wildcards are taken as text the user cannot mean: dropped.
+            let cleaned = value.filter { $0 != "%" && $0 != "_" && $0 != "\\" }.trimmingCharacters(in: .whitespaces)
+            guard cleaned.count <= 200 else { throw AppError.validation(field: "q", problem: "must be at most 200 characters") }
+            text = cleaned.isEmpty ? nil : cleaned
+        }
+        let cursor = try query["cursor"].map { try DealCursor.decode(String($0)) }
+        let page = try await service.list(stage: stage, status: status, text: text, after: cursor, limit: limit)
+        return ListResponse(deals: page.deals.map(DealResponse.init), nextCursor: page.next.map(DealCursor.encode))
+    }
+
+    static func id(_ context: AppRequestContext) throws -> String {
+        guard let id = context.parameters.get("id"), id.hasPrefix("DEAL-"), id.count <= 40,
+              id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) else { throw AppError(.notFound) }
+        return id
+    }
+
+    static func principal(_ context: AppRequestContext) throws -> Principal {
+        guard let principal = context.principal else { throw AppError(.unauthorized) }
+        return principal
+    }
+}
+
+/// The opaque pagination cursor: the last deal's creation time and id, base64url-encoded.
+enum DealCursor {
+    static func encode(_ position: (createdAt: String, id: String)) -> String {
+        Base64URL.encode(Data("\(position.createdAt)|\(position.id)".utf8))
+    }
+
+    static func decode(_ text: String) throws -> (createdAt: String, id: String) {
+        let invalid = AppError.validation(field: "cursor", problem: "is not a cursor this server issued")
+        guard text.count <= 200, let data = Base64URL.decode(text), let value = String(data: data, encoding: .utf8) else { throw invalid }
+        let parts = value.split(separator: "|", maxSplits: 1).map(String.init)
+        guard parts.count == 2, Timestamp.date(from: parts[0]) != nil, parts[1].hasPrefix("DEAL-") else { throw invalid }
+        return (parts[0], parts[1])
+    }
+}

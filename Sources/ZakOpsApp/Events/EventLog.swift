@@ -1,0 +1,33 @@
+import Foundation
+import SQLKit
+import ZakOpsCore
+
+/// Appends to the event log inside the caller's transaction. Sequence numbers come from the
+/// one-row `event_sequence` counter, updated in the same transaction: they are gap-free and
+/// increasing, and a change that rolls back takes no number (the price is that writers of
+/// events serialize on that row, which a single-writer SQLite does anyway).
+enum EventLog {
+    struct Event: Sendable {
+        let type: String
+        let subjectKind: String
+        let subjectID: String
+        /// JSON text of what happened (the public view of the subject).
+        let payload: String
+    }
+
+    @discardableResult
+    static func append(_ event: Event, at time: Date, in sql: any SQLDatabase) async throws -> Int64 {
+        guard let sequence = try await sql.update("event_sequence")
+            .set("value", to: SQLBinaryExpression(SQLColumn("value"), .add, SQLLiteral.numeric("1")))
+            .where("id", .equal, SQLBind(1))
+            .returning("value")
+            .first(decodingColumn: "value", as: Int64.self)
+        else { throw AppError(.internalError, logDetail: "event_sequence row missing") }
+        try await sql.insert(into: "event_log")
+            .columns("sequence", "occurred_at", "type", "subject_kind", "subject_id", "payload")
+            .values(SQLBind(sequence), SQLBind(Timestamp.string(from: time)), SQLBind(event.type),
+                    SQLBind(event.subjectKind), SQLBind(event.subjectID), SQLBind(event.payload))
+            .run()
+        return sequence
+    }
+}

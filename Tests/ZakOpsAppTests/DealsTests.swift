@@ -1,0 +1,181 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import SQLKit
+import Testing
+import ZakOpsCore
+import ZakOpsHTTP
+import ZakOpsStore
+@testable import ZakOpsApp
+
+/// Deals and their pipeline, through the API, with the audit trail and the event log.
+@Suite("Deals")
+struct DealsTests {
+    static func create(_ server: TestServer, _ session: BrowserSession, _ body: [String: Any]) async throws -> TestResponse {
+        try await server.client.execute(uri: "/api/deals", method: .post, headers: session.headers(), body: ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body)))
+    }
+
+    static func json(_ response: TestResponse) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any])
+    }
+
+    @Test("every pair of stages: exactly the pipeline's moves are valid")
+    func stageGraph() {
+        let expected: [DealStage: Set<DealStage>] = [
+            .inbound: [.initialReview, .closedLost, .archived],
+            .initialReview: [.inbound, .dueDiligence, .closedLost],
+            .dueDiligence: [.initialReview, .negotiation, .closedLost],
+            .negotiation: [.dueDiligence, .documentation, .closedLost],
+            .documentation: [.negotiation, .closing, .closedLost],
+            .closing: [.documentation, .closedWon, .closedLost],
+            .closedWon: [.archived],
+            .closedLost: [.archived],
+            .archived: [],
+        ]
+        for from in DealStage.allCases {
+            for to in DealStage.allCases where to != from {
+                #expect(from.canMove(to: to) == expected[from]!.contains(to), "\(from.rawValue) → \(to.rawValue)")
+            }
+        }
+    }
+
+    @Test("create, read, list: the deal, its audit entry and its event are written together")
+    func createAndRead() async throws {
+        try await TestServer.run { server in
+            let session = try await server.login(try await server.createOperator(role: .operator))
+            let created = try await Self.create(server, session, [
+                "canonical_name": "Acme Holdings", "broker": ["name": "Jo Broker", "email": "jo@broker.example"],
+                "company_info": ["sector": "industrial", "employees": 120], "metrics": ["asking_price": 1_250_000.5, "ebitda": NSNull()],
+            ])
+            #expect(created.status == .created)
+            let deal = try Self.json(created)
+            let id = try #require(deal["id"] as? String)
+            #expect(id.hasPrefix("DEAL-") && !id.contains(/[0-9a-f]{8}-[0-9a-f]{4}-/))
+            #expect(deal["stage"] as? String == "inbound" && deal["version"] as? Int == 1)
+            #expect((deal["metrics"] as? [String: Any])?["asking_price"] as? Double == 1_250_000.5)
+            let fetched = try await server.client.execute(uri: "/api/deals/\(id)", method: .get, headers: session.headers(json: false))
+            #expect(fetched.status == .ok)
+            #expect(try Self.json(fetched)["canonical_name"] as? String == "Acme Holdings")
+            let listed = try Self.json(try await server.client.execute(uri: "/api/deals?q=acme&stage=inbound", method: .get, headers: session.headers(json: false)))
+            #expect((listed["deals"] as? [[String: Any]])?.map { $0["id"] as? String } == [id])
+            // Audit: actor, action, target, request id; the broker (a person) redacted.
+            let audit = try await server.database.read { sql in
+                try await sql.select().columns("actor_kind", "action", "target_id", "changes", "request_id").from("audit_log").all()
+            }
+            #expect(audit.count == 1)
+            #expect(try audit[0].decode(column: "action", as: String.self) == "deal.created")
+            #expect(try audit[0].decode(column: "target_id", as: String.self) == id)
+            #expect(try audit[0].decode(column: "actor_kind", as: String.self) == "user")
+            #expect(try audit[0].decode(column: "request_id", as: String?.self) == created.headers[HTTPField.Name("X-Request-ID")!])
+            let changes = try audit[0].decode(column: "changes", as: String.self)
+            #expect(!changes.contains("jo@broker.example") && !changes.contains("Jo Broker") && changes.contains("[redacted]"))
+            let events = try await server.database.read { sql in
+                try await sql.select().columns("sequence", "type", "subject_id").from("event_log").all()
+            }
+            #expect(events.count == 1)
+            #expect(try events[0].decode(column: "type", as: String.self) == "deal.created")
+        }
+    }
+
+    @Test("bad input is 400 naming the fields, never echoing them, and writes nothing", arguments: [
+        (#"{"canonical_name":"X","stgae":"closing"}"#, "stgae"),
+        (#"{"canonical_name":"X","broker":{"name":"A","phone":"1"}}"#, "broker.phone"),
+        (#"{"canonical_name":"X","metrics":{"revenue":"$1,000,000"}}"#, "metrics.revenue"),
+        (#"{"canonical_name":"X","metrics":{"revenue":1e16}}"#, "metrics.revenue"),
+        (#"{"canonical_name":"Bad\u0007name"}"#, "canonical_name"),
+        (#"{"canonical_name":"\#(String(repeating: "n", count: 201))"}"#, "canonical_name"),
+        (#"{"canonical_name":"X","stage":"won"}"#, "stage"),
+        (#"{"canonical_name":"X","company_info":{"a":{"b":{"c":{"d":{"e":{"f":1}}}}}}}"#, "company_info"),
+        (#"{"display_name":"X"}"#, "canonical_name"),
+    ])
+    func badInput(body: String, field: String) async throws {
+        try await TestServer.run { server in
+            let session = try await server.login(try await server.createOperator(role: .operator))
+            let response = try await server.client.execute(uri: "/api/deals", method: .post, headers: session.headers(), body: ByteBuffer(string: body))
+            #expect(response.status == .badRequest)
+            #expect(response.errorBody?.error.code == "VALIDATION_ERROR")
+            #expect(response.errorBody?.error.field == field)
+            #expect(!response.text.contains("$1,000,000") && !response.text.contains("\u{0007}"))
+            #expect(try await server.count("deals") == 0)
+            #expect(try await server.count("audit_log") == 0)
+            #expect(try await server.count("event_log") == 0)
+        }
+    }
+
+    @Test("transitions follow the pipeline: an invalid move is 422 naming the valid stages and changes nothing; the current stage is a no-op")
+    func transitions() async throws {
+        try await TestServer.run { server in
+            let session = try await server.login(try await server.createOperator(role: .operator))
+            let id = try #require(try Self.json(try await Self.create(server, session, ["canonical_name": "Pipeline Co"]))["id"] as? String)
+            func move(_ stage: String) async throws -> TestResponse {
+                try await server.client.execute(uri: "/api/deals/\(id)/transition", method: .post, headers: session.headers(),
+                                                body: ByteBuffer(string: #"{"to_stage":"\#(stage)","reason":"test"}"#))
+            }
+            let invalid = try await move("closing")
+            #expect(invalid.status == .unprocessableContent)
+            #expect(invalid.errorBody?.error.code == "INVALID_STAGE_TRANSITION")
+            #expect(invalid.errorBody?.error.detail == "valid next stages: initial_review, closed_lost, archived")
+            let same = try await move("inbound")
+            #expect(same.status == .ok)
+            #expect(try Self.json(same)["version"] as? Int == 1)
+            #expect(try await server.count("audit_log") == 1)
+            let moved = try await move("initial_review")
+            #expect(moved.status == .ok)
+            #expect(try Self.json(moved)["stage"] as? String == "initial_review")
+            #expect(try Self.json(moved)["version"] as? Int == 2)
+            let next = try Self.json(try await server.client.execute(uri: "/api/deals/\(id)/transitions", method: .get, headers: session.headers(json: false)))
+            #expect(next["valid_next_stages"] as? [String] == ["inbound", "due_diligence", "closed_lost"])
+            #expect(try await server.count("audit_log") == 2)
+            let sequences = try await server.database.read { sql in
+                try await sql.select().column("sequence").from("event_log").orderBy("sequence").all().map { try $0.decode(column: "sequence", as: Int64.self) }
+            }
+            #expect(sequences == [1, 2])
+        }
+    }
+
+    @Test("viewers read deals but cannot create or move them; agents read but cannot write")
+    func leastPrivilege() async throws {
+        try await TestServer.run { server in
+            let viewer = try await server.login(try await server.createOperator(role: .viewer))
+            let refused = try await Self.create(server, viewer, ["canonical_name": "Nope"])
+            #expect(refused.status == .forbidden)
+            let admin = try await server.login(try await server.createOperator(role: .admin))
+            let agent = try await CSRFAndAccessTests.createServiceAccount(server, admin: admin, role: .operator)
+            let agentCreate = try await server.client.execute(uri: "/api/deals", method: .post,
+                headers: [.authorization: "Bearer \(agent.key)", .contentType: "application/json"], body: ByteBuffer(string: #"{"canonical_name":"Agent deal"}"#))
+            #expect(agentCreate.status == .forbidden)
+            let agentList = try await server.client.execute(uri: "/api/deals", method: .get, headers: [.authorization: "Bearer \(agent.key)"])
+            #expect(agentList.status == .ok)
+            #expect(try await server.count("deals") == 0)
+        }
+    }
+
+    @Test("pagination neither skips nor repeats while deals are being added")
+    func pagination() async throws {
+        try await TestServer.run { server in
+            let session = try await server.login(try await server.createOperator(role: .operator))
+            var created: [String] = []
+            for index in 0..<7 {
+                created.append(try #require(try Self.json(try await Self.create(server, session, ["canonical_name": "Deal \(index)"]))["id"] as? String))
+                server.clock.advance(by: 0.001)
+            }
+            var seen: [String] = []
+            var cursor: String?
+            repeat {
+                let uri = "/api/deals?limit=3" + (cursor.map { "&cursor=\($0)" } ?? "")
+                let page = try Self.json(try await server.client.execute(uri: uri, method: .get, headers: session.headers(json: false)))
+                seen += (page["deals"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+                cursor = page["next_cursor"] as? String
+                // A deal added while paging shows up at the end, once.
+                if seen.count == 3 {
+                    created.append(try #require(try Self.json(try await Self.create(server, session, ["canonical_name": "Late deal"]))["id"] as? String))
+                }
+            } while cursor != nil
+            #expect(seen == created)
+            let bad = try await server.client.execute(uri: "/api/deals?cursor=not-a-cursor", method: .get, headers: session.headers(json: false))
+            #expect(bad.status == .badRequest)
+        }
+    }
+}
