@@ -135,6 +135,75 @@ struct DealsTests {
         }
     }
 
+    @Test("PATCH needs If-Match with the current version: stale is 412, missing is 428, and neither changes anything")
+    func optimisticConcurrency() async throws {
+        try await TestServer.run { server in
+            let session = try await server.login(try await server.createOperator(role: .operator))
+            let id = try #require(try Self.json(try await Self.create(server, session, ["canonical_name": "Versioned", "broker": ["name": "B"]]))["id"] as? String)
+            func patch(_ body: String, ifMatch: String?) async throws -> TestResponse {
+                var headers = session.headers()
+                if let ifMatch { headers[.ifMatch] = ifMatch }
+                return try await server.client.execute(uri: "/api/deals/\(id)", method: .patch, headers: headers, body: ByteBuffer(string: body))
+            }
+            let read = try await server.client.execute(uri: "/api/deals/\(id)", method: .get, headers: session.headers(json: false))
+            #expect(read.headers[.eTag] == "\"1\"")
+            let updated = try await patch(#"{"display_name":"Versioned Ltd","broker":null,"metrics":{"revenue":42.5}}"#, ifMatch: "\"1\"")
+            #expect(updated.status == .ok)
+            let deal = try Self.json(updated)
+            #expect(deal["version"] as? Int == 2 && deal["display_name"] as? String == "Versioned Ltd")
+            #expect(deal["broker"] is NSNull || deal["broker"] == nil)
+            #expect(updated.headers[.eTag] == "\"2\"")
+            let audits = try await server.count("audit_log")
+            let stale = try await patch(#"{"display_name":"Lost update"}"#, ifMatch: "\"1\"")
+            #expect(stale.status == .preconditionFailed)
+            #expect(stale.errorBody?.error.code == "PRECONDITION_FAILED")
+            let missing = try await patch(#"{"display_name":"No version"}"#, ifMatch: nil)
+            #expect(missing.status.code == 428)
+            let stage = try await patch(#"{"stage":"closing"}"#, ifMatch: "\"2\"")
+            #expect(stage.status == .badRequest && stage.errorBody?.error.field == "stage")
+            let after = try Self.json(try await server.client.execute(uri: "/api/deals/\(id)", method: .get, headers: session.headers(json: false)))
+            #expect(after["display_name"] as? String == "Versioned Ltd" && after["version"] as? Int == 2 && after["stage"] as? String == "inbound")
+            #expect(try await server.count("audit_log") == audits)
+        }
+    }
+
+    @Test("DELETE is a soft delete with deals:delete: gone from the API, kept with its audit trail")
+    func softDelete() async throws {
+        try await TestServer.run { server in
+            let session = try await server.login(try await server.createOperator(role: .operator))
+            let viewer = try await server.login(try await server.createOperator(role: .viewer))
+            let id = try #require(try Self.json(try await Self.create(server, session, ["canonical_name": "Short-lived"]))["id"] as? String)
+            #expect(try await server.client.execute(uri: "/api/deals/\(id)", method: .delete, headers: viewer.headers(json: false)).status == .forbidden)
+            #expect(try await server.client.execute(uri: "/api/deals/\(id)", method: .delete, headers: session.headers(json: false)).status == .noContent)
+            #expect(try await server.client.execute(uri: "/api/deals/\(id)", method: .get, headers: session.headers(json: false)).status == .notFound)
+            #expect(try await server.client.execute(uri: "/api/deals/\(id)", method: .delete, headers: session.headers(json: false)).status == .notFound)
+            let listed = try Self.json(try await server.client.execute(uri: "/api/deals", method: .get, headers: session.headers(json: false)))
+            #expect((listed["deals"] as? [Any])?.isEmpty == true)
+            #expect(try await server.count("deals") == 1)
+            let actions = try await server.database.read { sql in
+                try await sql.select().column("action").from("audit_log").orderBy("occurred_at").all().map { try $0.decode(column: "action", as: String.self) }
+            }
+            #expect(actions == ["deal.created", "deal.deleted"])
+        }
+    }
+
+    @Test("the audit log refuses UPDATE and DELETE at the database")
+    func auditAppendOnly() async throws {
+        try await TestServer.run { server in
+            let session = try await server.login(try await server.createOperator(role: .operator))
+            _ = try await Self.create(server, session, ["canonical_name": "Audited"])
+            await #expect(throws: (any Error).self) {
+                try await server.database.transaction { sql in try await sql.update("audit_log").set("action", to: SQLBind("forged")).run() }
+            }
+            await #expect(throws: (any Error).self) {
+                try await server.database.transaction { sql in try await sql.delete(from: "audit_log").run() }
+            }
+            #expect(try await server.count("audit_log") == 1)
+            let action = try await server.database.read { sql in try await sql.select().column("action").from("audit_log").first(decodingColumn: "action", as: String.self) }
+            #expect(action == "deal.created")
+        }
+    }
+
     @Test("viewers read deals but cannot create or move them; agents read but cannot write")
     func leastPrivilege() async throws {
         try await TestServer.run { server in

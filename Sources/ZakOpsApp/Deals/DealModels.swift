@@ -47,6 +47,40 @@ struct CreateDealRequest: StrictDecodable {
     )
 }
 
+/// `PATCH /api/deals/{id}`: the fields present change; `broker: null` removes the broker. The
+/// stage changes only through a transition.
+struct UpdateDealRequest: StrictDecodable {
+    let canonicalName: String?
+    let displayName: String?
+    let status: DealStatus?
+    /// Outer nil: absent (unchanged); inner nil: `null` (removed).
+    let broker: Broker??
+    let companyInfo: JSONValue?
+    let metrics: DealMetrics?
+
+    enum CodingKeys: String, CodingKey {
+        case canonicalName = "canonical_name"
+        case displayName = "display_name"
+        case status, broker, metrics
+        case companyInfo = "company_info"
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        canonicalName = try container.decodeIfPresent(String.self, forKey: .canonicalName)
+        displayName = try container.decodeIfPresent(String.self, forKey: .displayName)
+        status = try container.decodeIfPresent(DealStatus.self, forKey: .status)
+        broker = container.contains(.broker) ? .some(try container.decodeIfPresent(Broker.self, forKey: .broker)) : .none
+        companyInfo = try container.decodeIfPresent(JSONValue.self, forKey: .companyInfo)
+        metrics = try container.decodeIfPresent(DealMetrics.self, forKey: .metrics)
+    }
+
+    static let knownFields = KnownFields(
+        ["canonical_name", "display_name", "status", "broker", "company_info", "metrics"],
+        nested: ["broker": KnownFields(["name", "email"]), "metrics": KnownFields(["asking_price", "ebitda", "revenue"]), "company_info": .freeForm]
+    )
+}
+
 /// `POST /api/deals/{id}/transition`.
 struct TransitionRequest: StrictDecodable {
     let toStage: DealStage

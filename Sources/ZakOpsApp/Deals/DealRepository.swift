@@ -37,6 +37,11 @@ enum DealRepository {
         return !changed.isEmpty
     }
 
+    static func markDeleted(_ id: String, at stamp: String, in sql: any SQLDatabase) async throws {
+        try await sql.update("deals").set("deleted_at", to: SQLBind(stamp)).set("updated_at", to: SQLBind(stamp))
+            .where("id", .equal, SQLBind(id)).where("deleted_at", .is, SQLLiteral.null).run()
+    }
+
     struct Page: Sendable {
         let deals: [Deal]
         /// Where the next page starts; nil on the last page.

@@ -48,6 +48,47 @@ struct DealService: Sendable {
         }
     }
 
+    /// Applies a partial update if the deal is still at `expectedVersion` (else 412, nothing
+    /// changes). A request that changes nothing writes nothing.
+    func update(_ id: String, _ input: UpdateDealRequest, expectedVersion: Int, by context: ChangeContext) async throws -> Deal {
+        let name = try input.canonicalName.map { try DealValidation.name($0, field: "canonical_name") }
+        let display = try input.displayName.map { try DealValidation.name($0, field: "display_name") }
+        let broker = try input.broker.map { try DealValidation.broker($0) }
+        let info = try input.companyInfo.map { try DealValidation.companyInfo($0) }
+        let metrics = try input.metrics.map { try DealValidation.metrics($0) }
+        return try await database.transaction { sql in
+            guard var deal = try await DealRepository.find(id, forUpdate: true, in: sql) else { throw AppError(.notFound) }
+            guard deal.version == expectedVersion else { throw AppError(.preconditionFailed) }
+            let before = deal
+            if let name { deal.canonicalName = name }
+            if let display { deal.displayName = display }
+            if let status = input.status { deal.status = status }
+            if let broker { deal.broker = broker }
+            if let info { deal.companyInfo = info }
+            if let metrics { deal.metrics = metrics }
+            if deal == before { return deal }
+            deal.version += 1
+            deal.updatedAt = Timestamp.string(from: context.time)
+            guard try await DealRepository.update(deal, expectedVersion: before.version, in: sql) else { throw AppError(.preconditionFailed) }
+            try await AuditLog.record(action: "deal.updated", targetKind: "deal", targetID: deal.id,
+                                      changes: DealChanges.between(before, deal), context: context, in: sql)
+            try await EventLog.append(Self.event("deal.updated", deal), at: context.time, in: sql)
+            return deal
+        }
+    }
+
+    /// Soft delete: the deal disappears from the API; its row, audit trail and events remain.
+    func delete(_ id: String, by context: ChangeContext) async throws {
+        try await database.transaction { sql in
+            guard let deal = try await DealRepository.find(id, forUpdate: true, in: sql) else { throw AppError(.notFound) }
+            try await DealRepository.markDeleted(deal.id, at: Timestamp.string(from: context.time), in: sql)
+            try await AuditLog.record(action: "deal.deleted", targetKind: "deal", targetID: deal.id,
+                                      changes: ["deleted": FieldChange(before: .bool(false), after: .bool(true))], context: context, in: sql)
+            try await EventLog.append(EventLog.Event(type: "deal.deleted", subjectKind: "deal", subjectID: deal.id, payload: #"{"id":"\#(deal.id)"}"#),
+                                      at: context.time, in: sql)
+        }
+    }
+
     /// Moves the deal along the pipeline. Asking for the current stage changes nothing; a move
     /// the pipeline does not allow is 422 naming the valid next stages.
     func transition(_ id: String, to target: DealStage, reason: String?, by context: ChangeContext) async throws -> Deal {

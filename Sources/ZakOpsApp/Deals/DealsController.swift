@@ -30,7 +30,18 @@ struct DealsController: Sendable {
     func register(on routes: SecuredRoutes) {
         routes.post("/api/deals", .permission(.dealsWrite)) { request, context in try await create(request, context) }
         routes.get("/api/deals", .permission(.dealsRead)) { request, _ in try await list(request) }
-        routes.get("/api/deals/{id}", .permission(.dealsRead)) { _, context in DealResponse(try await service.get(try Self.id(context))) }
+        routes.get("/api/deals/{id}", .permission(.dealsRead)) { request, context in
+            let deal = try await service.get(try Self.id(context))
+            var response = try DealResponse(deal).response(from: request, context: context)
+            response.headers[.eTag] = "\"\(deal.version)\""
+            return response
+        }
+        routes.on("/api/deals/{id}", method: .patch, .permission(.dealsWrite)) { request, context in try await update(request, context) }
+        routes.delete("/api/deals/{id}", .permission(.dealsDelete)) { _, context -> HTTPResponse.Status in
+            let principal = try Self.principal(context)
+            try await service.delete(try Self.id(context), by: ChangeContext(principal: principal, request: context, time: clock.now()))
+            return .noContent
+        }
         routes.post("/api/deals/{id}/transition", .permission(.dealsWrite)) { request, context in try await transition(request, context) }
         routes.get("/api/deals/{id}/transitions", .permission(.dealsRead)) { _, context in
             let deal = try await service.get(try Self.id(context))
@@ -45,6 +56,21 @@ struct DealsController: Sendable {
         var response = try DealResponse(deal).response(from: request, context: context)
         response.status = .created
         response.headers[.location] = "/api/deals/\(deal.id)"
+        return response
+    }
+
+    private func update(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let principal = try Self.principal(context)
+        guard let header = request.headers[.ifMatch] else { throw AppError(.preconditionRequired) }
+        let text = header.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "W/", with: "")
+        guard let expected = Int(text.trimmingCharacters(in: CharacterSet(charactersIn: "\""))), expected > 0 else {
+            throw AppError(.preconditionFailed)
+        }
+        let input = try await request.decodeStrictJSON(as: UpdateDealRequest.self, context: context)
+        let deal = try await service.update(try Self.id(context), input, expectedVersion: expected,
+                                            by: ChangeContext(principal: principal, request: context, time: clock.now()))
+        var response = try DealResponse(deal).response(from: request, context: context)
+        response.headers[.eTag] = "\"\(deal.version)\""
         return response
     }
 

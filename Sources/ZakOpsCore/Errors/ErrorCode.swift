@@ -13,6 +13,8 @@ public enum ErrorCode: String, Sendable, CaseIterable, Codable {
     case notFound = "NOT_FOUND"
     case methodNotAllowed = "METHOD_NOT_ALLOWED"
     case conflict = "CONFLICT"
+    case preconditionFailed = "PRECONDITION_FAILED"
+    case preconditionRequired = "PRECONDITION_REQUIRED"
     case payloadTooLarge = "PAYLOAD_TOO_LARGE"
     case unsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE"
     case rateLimited = "RATE_LIMITED"
@@ -32,6 +34,8 @@ public enum ErrorCode: String, Sendable, CaseIterable, Codable {
         case .notFound: 404
         case .methodNotAllowed: 405
         case .conflict: 409
+        case .preconditionFailed: 412
+        case .preconditionRequired: 428
         case .payloadTooLarge: 413
         case .unsupportedMediaType: 415
         case .invalidStageTransition: 422
@@ -54,6 +58,8 @@ public enum ErrorCode: String, Sendable, CaseIterable, Codable {
         case .notFound: "The requested resource was not found."
         case .methodNotAllowed: "This method is not allowed for the requested resource."
         case .conflict: "The request conflicts with the current state of the resource."
+        case .preconditionFailed: "The resource has changed since you read it. Read it again and retry."
+        case .preconditionRequired: "This change needs an If-Match header with the version you read."
         case .payloadTooLarge: "The request body is too large."
         case .unsupportedMediaType: "The request body must be JSON (Content-Type: application/json)."
         case .rateLimited: "Too many requests. Please try again later."
