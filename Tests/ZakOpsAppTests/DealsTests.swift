@@ -173,6 +173,7 @@ struct DealsTests {
             let session = try await server.login(try await server.createOperator(role: .operator))
             let viewer = try await server.login(try await server.createOperator(role: .viewer))
             let id = try #require(try Self.json(try await Self.create(server, session, ["canonical_name": "Short-lived"]))["id"] as? String)
+            server.clock.advance(by: 1)
             #expect(try await server.client.execute(uri: "/api/deals/\(id)", method: .delete, headers: viewer.headers(json: false)).status == .forbidden)
             #expect(try await server.client.execute(uri: "/api/deals/\(id)", method: .delete, headers: session.headers(json: false)).status == .noContent)
             #expect(try await server.client.execute(uri: "/api/deals/\(id)", method: .get, headers: session.headers(json: false)).status == .notFound)
@@ -184,6 +185,48 @@ struct DealsTests {
                 try await sql.select().column("action").from("audit_log").orderBy("occurred_at").all().map { try $0.decode(column: "action", as: String.self) }
             }
             #expect(actions == ["deal.created", "deal.deleted"])
+        }
+    }
+
+    @Test("a deal's timeline lists its events in order; the audit trail is readable with audit:read only, filtered and paged")
+    func timelineAndAudit() async throws {
+        try await TestServer.run { server in
+            let operatorAccount = try await server.createOperator(role: .operator)
+            let session = try await server.login(operatorAccount)
+            let id = try #require(try Self.json(try await Self.create(server, session, ["canonical_name": "Timeline"]))["id"] as? String)
+            server.clock.advance(by: 1)
+            _ = try await server.client.execute(uri: "/api/deals/\(id)/transition", method: .post, headers: session.headers(),
+                                                body: ByteBuffer(string: #"{"to_stage":"initial_review"}"#))
+            server.clock.advance(by: 1)
+            _ = try await Self.create(server, session, ["canonical_name": "Other"])
+            let timeline = try Self.json(try await server.client.execute(uri: "/api/deals/\(id)/events", method: .get, headers: session.headers(json: false)))
+            let events = try #require(timeline["events"] as? [[String: Any]])
+            #expect(events.map { $0["type"] as? String } == ["deal.created", "deal.stage_changed"])
+            #expect(((events.last?["data"] as? [String: Any])?["stage"] as? String) == "initial_review")
+
+            // Operators do not hold audit:read.
+            #expect(try await server.client.execute(uri: "/api/admin/audit", method: .get, headers: session.headers(json: false)).status == .forbidden)
+            let admin = try await server.login(try await server.createOperator(role: .admin))
+            func audit(_ query: String) async throws -> [String: Any] {
+                try Self.json(try await server.client.execute(uri: "/api/admin/audit" + query, method: .get, headers: admin.headers(json: false)))
+            }
+            let forDeal = try await audit("?target_id=\(id)")
+            #expect((forDeal["entries"] as? [[String: Any]])?.map { $0["action"] as? String } == ["deal.stage_changed", "deal.created"])
+            let byActor = try await audit("?actor_id=\(operatorAccount.id)&action=deal.created")
+            #expect((byActor["entries"] as? [[String: Any]])?.count == 2)
+            // Paging: one entry a page, three entries, no repeats.
+            var seen: [String] = []
+            var cursor: String?
+            repeat {
+                let page = try await audit("?limit=1" + (cursor.map { "&cursor=\($0)" } ?? ""))
+                seen += (page["entries"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+                cursor = page["next_cursor"] as? String
+            } while cursor != nil
+            #expect(seen.count == 3 && Set(seen).count == 3)
+            let badTime = try await server.client.execute(uri: "/api/admin/audit?since=yesterday", method: .get, headers: admin.headers(json: false))
+            #expect(badTime.status == .badRequest && badTime.errorBody?.error.field == "since")
+            // No route edits or deletes the trail.
+            #expect(try await server.client.execute(uri: "/api/admin/audit", method: .delete, headers: admin.headers(json: false)).status == .methodNotAllowed)
         }
     }
 

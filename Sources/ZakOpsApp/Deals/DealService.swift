@@ -89,6 +89,14 @@ struct DealService: Sendable {
         }
     }
 
+    /// The deal's events, oldest first (at most the latest 500).
+    func timeline(_ id: String) async throws -> [EventLog.Entry] {
+        try await database.read { sql in
+            guard try await DealRepository.find(id, in: sql) != nil else { throw AppError(.notFound) }
+            return try await EventLog.entries(subjectKind: "deal", subjectID: id, limit: 500, in: sql)
+        }
+    }
+
     /// Moves the deal along the pipeline. Asking for the current stage changes nothing; a move
     /// the pipeline does not allow is 422 naming the valid next stages.
     func transition(_ id: String, to target: DealStage, reason: String?, by context: ChangeContext) async throws -> Deal {

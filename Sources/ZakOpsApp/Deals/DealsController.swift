@@ -18,6 +18,10 @@ struct DealsController: Sendable {
         }
     }
 
+    struct TimelineResponse: ResponseEncodable {
+        let events: [EventLog.Entry]
+    }
+
     struct TransitionsResponse: ResponseEncodable {
         let stage: String
         let validNextStages: [String]
@@ -43,6 +47,9 @@ struct DealsController: Sendable {
             return .noContent
         }
         routes.post("/api/deals/{id}/transition", .permission(.dealsWrite)) { request, context in try await transition(request, context) }
+        routes.get("/api/deals/{id}/events", .permission(.dealsRead)) { _, context in
+            TimelineResponse(events: try await service.timeline(try Self.id(context)))
+        }
         routes.get("/api/deals/{id}/transitions", .permission(.dealsRead)) { _, context in
             let deal = try await service.get(try Self.id(context))
             return TransitionsResponse(stage: deal.stage.rawValue, validNextStages: deal.stage.next.map(\.rawValue))

@@ -15,6 +15,34 @@ enum EventLog {
         let payload: String
     }
 
+    /// An event as the API shows it.
+    struct Entry: Sendable, Encodable {
+        let sequence: Int64
+        let type: String
+        let occurredAt: String
+        let data: JSONValue
+        enum CodingKeys: String, CodingKey {
+            case sequence, type, data
+            case occurredAt = "occurred_at"
+        }
+    }
+
+    /// The latest `limit` events of one subject, oldest first.
+    static func entries(subjectKind: String, subjectID: String, limit: Int, in sql: any SQLDatabase) async throws -> [Entry] {
+        try await sql.select().columns("sequence", "type", "occurred_at", "payload").from("event_log")
+            .where("subject_kind", .equal, SQLBind(subjectKind)).where("subject_id", .equal, SQLBind(subjectID))
+            .orderBy("sequence", .descending).limit(limit).all()
+            .map { row in
+                Entry(
+                    sequence: try row.decode(column: "sequence", as: Int64.self),
+                    type: try row.decode(column: "type", as: String.self),
+                    occurredAt: try row.decode(column: "occurred_at", as: String.self),
+                    data: (try? JSONDecoder().decode(JSONValue.self, from: Data(try row.decode(column: "payload", as: String.self).utf8))) ?? .null
+                )
+            }
+            .reversed()
+    }
+
     @discardableResult
     static func append(_ event: Event, at time: Date, in sql: any SQLDatabase) async throws -> Int64 {
         guard let sequence = try await sql.update("event_sequence")

@@ -144,6 +144,7 @@ public func buildRouter(
                    logger: components.logger).register(on: routes)
     DealsController(service: DealService(database: components.database, clock: components.clock), clock: components.clock)
         .register(on: routes)
+    AuditController(database: components.database).register(on: routes)
     RegistrationController(repository: components.identity, hasher: components.hasher, clock: components.clock,
                            enabled: components.settings.allowRegistration, logger: components.logger).register(on: routes)
     extraRoutes(router)

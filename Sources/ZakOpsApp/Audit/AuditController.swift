@@ -1,0 +1,132 @@
+import Foundation
+import Hummingbird
+import SQLKit
+import ZakOpsCore
+import ZakOpsHTTP
+import ZakOpsStore
+
+/// `GET /api/admin/audit` (`audit:read`): the audit trail, newest first, filtered by actor,
+/// target, action and time, with cursor pagination. Nothing edits or deletes entries.
+struct AuditController: Sendable {
+    let database: Database
+
+    struct Entry: Encodable {
+        let id: String
+        let occurredAt: String
+        let actorID: String
+        let actorKind: String
+        let action: String
+        let targetKind: String
+        let targetID: String
+        let changes: JSONValue
+        let requestID: String?
+        let clientIP: String?
+        enum CodingKeys: String, CodingKey {
+            case id, action, changes
+            case occurredAt = "occurred_at"
+            case actorID = "actor_id"
+            case actorKind = "actor_kind"
+            case targetKind = "target_kind"
+            case targetID = "target_id"
+            case requestID = "request_id"
+            case clientIP = "client_ip"
+        }
+    }
+
+    struct Page: ResponseEncodable {
+        let entries: [Entry]
+        let nextCursor: String?
+        enum CodingKeys: String, CodingKey {
+            case entries
+            case nextCursor = "next_cursor"
+        }
+    }
+
+    func register(on routes: SecuredRoutes) {
+        routes.get("/api/admin/audit", .permission(.auditRead)) { request, _ in try await list(request) }
+    }
+
+    private func list(_ request: Request) async throws -> Page {
+        let query = request.uri.queryParameters
+        func text(_ name: String, max: Int = 100) throws -> String? {
+            guard let raw = query[Substring(name)] else { return nil }
+            let value = String(raw)
+            guard !value.isEmpty, value.count <= max, value.allSatisfy({ $0.isASCII && !$0.isWhitespace && $0.asciiValue! >= 0x20 }) else {
+                throw AppError.validation(field: name, problem: "must be 1 to \(max) printable characters")
+            }
+            return value
+        }
+        func time(_ name: String) throws -> String? {
+            guard let value = try text(name, max: 30) else { return nil }
+            guard let date = Timestamp.date(from: value) else {
+                throw AppError.validation(field: name, problem: "must be a UTC time such as 2026-01-31T12:00:00.000Z")
+            }
+            return Timestamp.string(from: date)
+        }
+        let limit = try query["limit"].map { value in
+            guard let limit = Int(String(value)), (1...200).contains(limit) else { throw AppError.validation(field: "limit", problem: "must be a whole number from 1 to 200") }
+            return limit
+        } ?? 50
+        let actor = try text("actor_id")
+        let action = try text("action")
+        let targetKind = try text("target_kind")
+        let targetID = try text("target_id")
+        let since = try time("since")
+        let until = try time("until")
+        let cursor = try query["cursor"].map { try AuditCursor.decode(String($0)) }
+
+        let rows = try await database.read { sql in
+            var select = sql.select()
+                .columns("id", "occurred_at", "actor_id", "actor_kind", "action", "target_kind", "target_id", "changes", "request_id", "client_ip")
+                .from("audit_log")
+            if let actor { select = select.where("actor_id", .equal, SQLBind(actor)) }
+            if let action { select = select.where("action", .equal, SQLBind(action)) }
+            if let targetKind { select = select.where("target_kind", .equal, SQLBind(targetKind)) }
+            if let targetID { select = select.where("target_id", .equal, SQLBind(targetID)) }
+            if let since { select = select.where("occurred_at", .greaterThanOrEqual, SQLBind(since)) }
+            if let until { select = select.where("occurred_at", .lessThan, SQLBind(until)) }
+            if let cursor {
+                select = select.where { group in
+                    group.where("occurred_at", .lessThan, SQLBind(cursor.occurredAt))
+                        .orWhere { $0.where("occurred_at", .equal, SQLBind(cursor.occurredAt)).where("id", .lessThan, SQLBind(cursor.id)) }
+                }
+            }
+            return try await select.orderBy("occurred_at", .descending).orderBy("id", .descending).limit(limit + 1).all()
+        }
+        var entries = try rows.map { row in
+            Entry(
+                id: try row.decode(column: "id", as: String.self),
+                occurredAt: try row.decode(column: "occurred_at", as: String.self),
+                actorID: try row.decode(column: "actor_id", as: String.self),
+                actorKind: try row.decode(column: "actor_kind", as: String.self),
+                action: try row.decode(column: "action", as: String.self),
+                targetKind: try row.decode(column: "target_kind", as: String.self),
+                targetID: try row.decode(column: "target_id", as: String.self),
+                changes: (try? JSONDecoder().decode(JSONValue.self, from: Data(try row.decode(column: "changes", as: String.self).utf8))) ?? .null,
+                requestID: try row.decode(column: "request_id", as: String?.self),
+                clientIP: try row.decode(column: "client_ip", as: String?.self)
+            )
+        }
+        var next: String?
+        if entries.count > limit {
+            entries.removeLast()
+            next = entries.last.map { AuditCursor.encode(occurredAt: $0.occurredAt, id: $0.id) }
+        }
+        return Page(entries: entries, nextCursor: next)
+    }
+}
+
+/// The audit list's opaque cursor: the last entry's time and id.
+enum AuditCursor {
+    static func encode(occurredAt: String, id: String) -> String {
+        Base64URL.encode(Data("\(occurredAt)|\(id)".utf8))
+    }
+
+    static func decode(_ text: String) throws -> (occurredAt: String, id: String) {
+        let invalid = AppError.validation(field: "cursor", problem: "is not a cursor this server issued")
+        guard text.count <= 200, let data = Base64URL.decode(text), let value = String(data: data, encoding: .utf8) else { throw invalid }
+        let parts = value.split(separator: "|", maxSplits: 1).map(String.init)
+        guard parts.count == 2, Timestamp.date(from: parts[0]) != nil, parts[1].hasPrefix("aud_") else { throw invalid }
+        return (parts[0], parts[1])
+    }
+}
