@@ -230,6 +230,42 @@ struct DealsTests {
         }
     }
 
+    @Test("Idempotency-Key: a replay returns the first response and creates nothing; another body is 422; keys are per principal; a failure frees the key")
+    func idempotency() async throws {
+        try await TestServer.run { server in
+            let first = try await server.login(try await server.createOperator(role: .operator))
+            let second = try await server.login(try await server.createOperator(role: .operator))
+            let key = "create-" + RandomToken.base32(RandomToken.bytes(8))
+            func post(_ session: BrowserSession, _ body: String, key: String) async throws -> TestResponse {
+                var headers = session.headers()
+                headers[HTTPField.Name("Idempotency-Key")!] = key
+                return try await server.client.execute(uri: "/api/deals", method: .post, headers: headers, body: ByteBuffer(string: body))
+            }
+            let original = try await post(first, #"{"canonical_name":"Once"}"#, key: key)
+            #expect(original.status == .created)
+            let replay = try await post(first, #"{"canonical_name":"Once"}"#, key: key)
+            #expect(replay.status == .created)
+            #expect(replay.text == original.text)
+            #expect(replay.headers[.location] == original.headers[.location])
+            #expect(replay.headers[HTTPField.Name("Idempotent-Replayed")!] == "true")
+            #expect(try await server.count("deals") == 1)
+            #expect(try await server.count("audit_log") == 1)
+            let reused = try await post(first, #"{"canonical_name":"Twice"}"#, key: key)
+            #expect(reused.status == .unprocessableContent)
+            #expect(reused.errorBody?.error.code == "IDEMPOTENCY_KEY_REUSED")
+            #expect(try await server.count("deals") == 1)
+            // Another principal's identical key is its own.
+            #expect(try await post(second, #"{"canonical_name":"Once"}"#, key: key).status == .created)
+            #expect(try await server.count("deals") == 2)
+            // A refused request frees its key: the corrected retry runs.
+            let retryKey = "retry-" + RandomToken.base32(RandomToken.bytes(8))
+            #expect(try await post(first, #"{"canonical_name":"X","stgae":"closing"}"#, key: retryKey).status == .badRequest)
+            #expect(try await post(first, #"{"canonical_name":"Fixed"}"#, key: retryKey).status == .created)
+            #expect(try await post(first, #"{"canonical_name":"Y"}"#, key: "bad key with spaces").status == .badRequest)
+            #expect(try await server.count("deals") == 3)
+        }
+    }
+
     @Test("the audit log refuses UPDATE and DELETE at the database")
     func auditAppendOnly() async throws {
         try await TestServer.run { server in

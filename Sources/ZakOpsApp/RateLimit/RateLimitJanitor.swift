@@ -5,8 +5,8 @@ import SQLKit
 import ZakOpsCore
 import ZakOpsStore
 
-/// Deletes what the limits no longer need, once a minute: counter rows of past windows and
-/// login failures a day old whose delay has ended. This keeps the shared tables as small as the
+/// Deletes what the limits no longer need, once a minute: counter rows of past windows,
+/// login failures a day old whose delay has ended, and idempotency keys past their 24 hours. This keeps the shared tables as small as the
 /// traffic of the last two minutes, however many addresses or e-mails a sprayer invents.
 struct RateLimitJanitor: Service {
     let database: Database
@@ -37,6 +37,10 @@ struct RateLimitJanitor: Service {
         let stamp = Timestamp.string(from: now)
         try await database.autocommit { sql in
             try await sql.delete(from: "rate_limit_counters").where("window_start", .lessThan, SQLBind(oldestWindow)).run()
+        }
+        let keysExpired = Timestamp.string(from: now.addingTimeInterval(-IdempotencyStore.lifetime))
+        try await database.autocommit { sql in
+            try await sql.delete(from: "idempotency_keys").where("created_at", .lessThan, SQLBind(keysExpired)).run()
         }
         try await database.autocommit { sql in
             try await sql.delete(from: "login_failures")

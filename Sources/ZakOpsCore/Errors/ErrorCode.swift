@@ -20,6 +20,7 @@ public enum ErrorCode: String, Sendable, CaseIterable, Codable {
     case rateLimited = "RATE_LIMITED"
     case csrfFailed = "CSRF_FAILED"
     case invalidStageTransition = "INVALID_STAGE_TRANSITION"
+    case idempotencyKeyReused = "IDEMPOTENCY_KEY_REUSED"
     case passwordResetRequired = "PASSWORD_RESET_REQUIRED"
     case internalError = "INTERNAL_ERROR"
     case databaseUnavailable = "DATABASE_UNAVAILABLE"
@@ -38,7 +39,7 @@ public enum ErrorCode: String, Sendable, CaseIterable, Codable {
         case .preconditionRequired: 428
         case .payloadTooLarge: 413
         case .unsupportedMediaType: 415
-        case .invalidStageTransition: 422
+        case .invalidStageTransition, .idempotencyKeyReused: 422
         case .rateLimited: 429
         case .internalError: 500
         case .databaseUnavailable, .serviceUnavailable: 503
@@ -65,6 +66,7 @@ public enum ErrorCode: String, Sendable, CaseIterable, Codable {
         case .rateLimited: "Too many requests. Please try again later."
         case .csrfFailed: "The request could not be verified. Refresh the page and try again."
         case .invalidStageTransition: "The deal cannot move to the requested stage."
+        case .idempotencyKeyReused: "This Idempotency-Key was already used with a different request."
         case .passwordResetRequired: "You must change your password before continuing."
         case .internalError: "An internal error occurred."
         case .databaseUnavailable: "Database connection error. Please try again later."
