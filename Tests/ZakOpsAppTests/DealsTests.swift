@@ -266,6 +266,60 @@ struct DealsTests {
         }
     }
 
+    static let markup = ["<script>alert(1)</script>", "\"><img src=x onerror=alert(1)>", "javascript:alert(1)", "{{7*7}}"]
+    static let injections = ["' OR '1'='1", "'; DROP TABLE deals; --", "\" OR 1=1 --", "1) UNION SELECT * FROM operators --", "%' --", "\\'; SELECT pg_sleep(5); --"]
+
+    @Test("markup comes back as inert JSON string data, byte for byte")
+    func markupIsInert() async throws {
+        try await TestServer.run { server in
+            let session = try await server.login(try await server.createOperator(role: .operator))
+            for payload in Self.markup {
+                let created = try await Self.create(server, session, ["canonical_name": payload, "company_info": ["note": payload]])
+                #expect(created.status == .created)
+                #expect(created.headers[.contentType] == "application/json; charset=utf-8")
+                let id = try #require(try Self.json(created)["id"] as? String)
+                let fetched = try await server.client.execute(uri: "/api/deals/\(id)", method: .get, headers: session.headers(json: false))
+                #expect(fetched.headers[.contentType] == "application/json; charset=utf-8")
+                #expect(fetched.headers[.contentSecurityPolicy]?.hasPrefix("default-src 'self'") == true)
+                let deal = try Self.json(fetched)
+                #expect(deal["canonical_name"] as? String == payload)
+                #expect((deal["company_info"] as? [String: Any])?["note"] as? String == payload)
+            }
+        }
+    }
+
+    @Test("SQL injection payloads in path, query and body: no 5xx, nothing outside reach, tables unchanged")
+    func injectionPayloads() async throws {
+        try await TestServer.run { server in
+            let session = try await server.login(try await server.createOperator(role: .operator))
+            let id = try #require(try Self.json(try await Self.create(server, session, ["canonical_name": "Target"]))["id"] as? String)
+            let before = try await server.count("deals")
+            let operators = try await server.count("operators")
+            for payload in Self.injections {
+                let encoded = payload.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+                for uri in ["/api/deals/\(encoded)", "/api/deals/DEAL-\(encoded)", "/api/deals?q=\(encoded)", "/api/deals?stage=\(encoded)",
+                            "/api/deals?status=\(encoded)", "/api/deals?cursor=\(encoded)", "/api/deals?limit=\(encoded)",
+                            "/api/deals/\(id)/events?x=\(encoded)"] {
+                    let response = try await server.client.execute(uri: uri, method: .get, headers: session.headers(json: false))
+                    #expect(response.status.code < 500, "\(uri)")
+                    if uri.hasPrefix("/api/deals?q=") {
+                        #expect((try Self.json(response)["deals"] as? [Any])?.isEmpty == true, "a payload in q matches nothing")
+                    }
+                }
+                let body = try JSONSerialization.data(withJSONObject: ["to_stage": payload, "reason": payload])
+                let transition = try await server.client.execute(uri: "/api/deals/\(id)/transition", method: .post, headers: session.headers(), body: ByteBuffer(bytes: body))
+                #expect(transition.status == .badRequest)
+                let created = try await Self.create(server, session, ["canonical_name": payload, "display_name": payload, "broker": ["name": payload]])
+                #expect(created.status == .created)
+                #expect(try Self.json(created)["canonical_name"] as? String == payload)
+            }
+            #expect(try await server.count("deals") == before + Self.injections.count)
+            #expect(try await server.count("operators") == operators)
+            let target = try Self.json(try await server.client.execute(uri: "/api/deals/\(id)", method: .get, headers: session.headers(json: false)))
+            #expect(target["stage"] as? String == "inbound" && target["version"] as? Int == 1)
+        }
+    }
+
     @Test("the audit log refuses UPDATE and DELETE at the database")
     func auditAppendOnly() async throws {
         try await TestServer.run { server in
