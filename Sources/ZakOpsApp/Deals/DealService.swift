@@ -102,24 +102,30 @@ struct DealService: Sendable {
     func transition(_ id: String, to target: DealStage, reason: String?, by context: ChangeContext) async throws -> Deal {
         let reason = try reason.map { try DealValidation.name($0, field: "reason") }
         return try await database.transaction { sql in
-            guard var deal = try await DealRepository.find(id, forUpdate: true, in: sql) else { throw AppError(.notFound) }
-            if deal.stage == target { return deal }
-            guard deal.stage.canMove(to: target) else {
-                let valid = deal.stage.next.map(\.rawValue).joined(separator: ", ")
-                throw AppError(.invalidStageTransition, field: "to_stage",
-                               problem: valid.isEmpty ? "this stage is final" : "valid next stages: \(valid)")
-            }
-            let before = deal
-            deal.stage = target
-            deal.version += 1
-            deal.updatedAt = Timestamp.string(from: context.time)
-            guard try await DealRepository.update(deal, expectedVersion: before.version, in: sql) else { throw AppError(.conflict) }
-            var changes = DealChanges.between(before, deal)
-            if let reason { changes["reason"] = FieldChange(before: nil, after: .string(reason)) }
-            try await AuditLog.record(action: "deal.stage_changed", targetKind: "deal", targetID: deal.id, changes: changes, context: context, in: sql)
-            try await EventLog.append(Self.event("deal.stage_changed", deal), at: context.time, in: sql)
-            return deal
+            try await Self.applyTransition(id, to: target, reason: reason, by: context, in: sql)
         }
+    }
+
+    /// The transition inside the caller's transaction (an approved `deal.stage_transition`
+    /// action applies it in the approval's own).
+    static func applyTransition(_ id: String, to target: DealStage, reason: String?, by context: ChangeContext, in sql: any SQLDatabase) async throws -> Deal {
+        guard var deal = try await DealRepository.find(id, forUpdate: true, in: sql) else { throw AppError(.notFound) }
+        if deal.stage == target { return deal }
+        guard deal.stage.canMove(to: target) else {
+            let valid = deal.stage.next.map(\.rawValue).joined(separator: ", ")
+            throw AppError(.invalidStageTransition, field: "to_stage",
+                           problem: valid.isEmpty ? "this stage is final" : "valid next stages: \(valid)")
+        }
+        let before = deal
+        deal.stage = target
+        deal.version += 1
+        deal.updatedAt = Timestamp.string(from: context.time)
+        guard try await DealRepository.update(deal, expectedVersion: before.version, in: sql) else { throw AppError(.conflict) }
+        var changes = DealChanges.between(before, deal)
+        if let reason { changes["reason"] = FieldChange(before: nil, after: .string(reason)) }
+        try await AuditLog.record(action: "deal.stage_changed", targetKind: "deal", targetID: deal.id, changes: changes, context: context, in: sql)
+        try await EventLog.append(Self.event("deal.stage_changed", deal), at: context.time, in: sql)
+        return deal
     }
 
     static func event(_ type: String, _ deal: Deal) -> EventLog.Event {

@@ -63,6 +63,10 @@ public struct AppComponents: Sendable {
         LoginBackoff(database: database, clock: clock, enabled: settings.loginBackoffEnabled)
     }
 
+    var actions: ActionService {
+        ActionService(database: database, approvalTTL: TimeInterval(settings.actionApprovalTTL.components.seconds))
+    }
+
     var limiter: RateLimiter { RateLimiter(store: rateLimitStore, clock: clock) }
 
     /// The checklist's two request groups, with the configured limits.
@@ -145,6 +149,7 @@ public func buildRouter(
     DealsController(service: DealService(database: components.database, clock: components.clock), clock: components.clock)
         .register(on: routes)
     AuditController(database: components.database).register(on: routes)
+    ActionsController(service: components.actions, clock: components.clock).register(on: routes)
     RegistrationController(repository: components.identity, hasher: components.hasher, clock: components.clock,
                            enabled: components.settings.allowRegistration, logger: components.logger).register(on: routes)
     extraRoutes(router)
@@ -213,7 +218,7 @@ public func buildApplication(
     middlewares.append(RefusedCredentialMiddleware())
     middlewares.append(CSRFMiddleware(keys: components.keys, trustedOrigins: components.trustedOrigins))
     middlewares.append(IdempotencyMiddleware(store: IdempotencyStore(database: components.database), clock: components.clock,
-                                             paths: ["/api/deals"]))
+                                             paths: ["/api/deals", "/api/actions"]))
     let isPlain = scheme == .http
     // With TLS on, the TLS listener decides when the server is started.
     let marksStartup = isPlain == (settings.tlsCertFile == nil)

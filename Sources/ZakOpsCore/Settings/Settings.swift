@@ -37,6 +37,8 @@ public struct Settings: Sendable {
     public var httpsPort: Int = 8443
     /// Whether `/health/*` stays reachable on the plain HTTP port when TLS is on (`HEALTH_ON_HTTP`).
     public var healthOnHTTP: Bool = false
+    /// How long a proposed action waits for a decision before it expires (`ACTION_APPROVAL_TTL_HOURS`).
+    public var actionApprovalTTL: Duration = .seconds(72 * 60 * 60)
     /// Rate limits (`RATE_LIMIT_ENABLED`); preflight refuses a production start without them.
     public var rateLimitEnabled: Bool = true
     /// Unsafe `/api/auth/*` requests per client IP per minute, and logins per account per minute.

@@ -40,6 +40,7 @@ public struct SettingsLoader: Sendable {
         if (settings.tlsCertFile == nil) != (settings.tlsKeyFile == nil) {
             throw SettingsError(setting: settings.tlsCertFile == nil ? "TLS_CERT_FILE" : "TLS_KEY_FILE", reason: "TLS_CERT_FILE and TLS_KEY_FILE must be set together")
         }
+        if let hours = try int("ACTION_APPROVAL_TTL_HOURS", in: 1...720) { settings.actionApprovalTTL = .seconds(hours * 3600) }
         if let value = try bool("HEALTH_ON_HTTP") { settings.healthOnHTTP = value }
         if let value = try bool("RATE_LIMIT_ENABLED") { settings.rateLimitEnabled = value }
         if let value = try int("RATE_LIMIT_AUTH_PER_MINUTE", in: 1...1_000_000) { settings.rateLimitAuthPerMinute = value }

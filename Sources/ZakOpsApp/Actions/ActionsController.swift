@@ -1,0 +1,114 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import ZakOpsCore
+import ZakOpsHTTP
+
+/// An action as the API shows it.
+struct ActionResponse: ResponseEncodable {
+    let id: String
+    let dealID: String
+    let type: String
+    let title: String
+    let summary: String
+    let inputs: JSONValue
+    let risk: String
+    let status: String
+    let proposedBy: String
+    let decidedBy: String?
+    let decidedAt: String?
+    let decisionReason: String?
+    let expiresAt: String
+    let createdAt: String
+
+    enum CodingKeys: String, CodingKey {
+        case id, type, title, summary, inputs, risk, status
+        case dealID = "deal_id"
+        case proposedBy = "proposed_by"
+        case decidedBy = "decided_by"
+        case decidedAt = "decided_at"
+        case decisionReason = "decision_reason"
+        case expiresAt = "expires_at"
+        case createdAt = "created_at"
+    }
+
+    init(_ action: Action) {
+        id = action.id; dealID = action.dealID; type = action.type.rawValue; title = action.title; summary = action.summary
+        inputs = action.inputs; risk = action.risk.rawValue; status = action.status.rawValue; proposedBy = action.proposedBy
+        decidedBy = action.decidedBy; decidedAt = action.decidedAt; decisionReason = action.decisionReason
+        expiresAt = action.expiresAt; createdAt = action.createdAt
+    }
+}
+
+/// `/api/actions`: propose (agents and operators), read, approve and reject (humans only).
+struct ActionsController: Sendable {
+    let service: ActionService
+    let clock: any AppClock
+
+    struct ListResponse: ResponseEncodable {
+        let actions: [ActionResponse]
+    }
+
+    struct RejectRequest: StrictDecodable {
+        let reason: String
+        static let knownFields = KnownFields(["reason"])
+    }
+
+    func register(on routes: SecuredRoutes) {
+        routes.post("/api/actions", .permission(.actionsPropose)) { request, context in
+            let principal = try DealsController.principal(context)
+            let proposal = try await request.decodeStrictJSON(as: ActionService.Proposal.self, context: context)
+            let action = try await service.propose(proposal, by: ChangeContext(principal: principal, request: context, time: clock.now()))
+            var response = try ActionResponse(action).response(from: request, context: context)
+            response.status = .created
+            response.headers[.location] = "/api/actions/\(action.id)"
+            return response
+        }
+        routes.get("/api/actions", .permission(.actionsRead)) { request, _ in try await list(request) }
+        routes.get("/api/actions/{id}", .permission(.actionsRead)) { _, context in ActionResponse(try await service.get(try Self.id(context))) }
+        routes.post("/api/actions/{id}/approve", .permission(.actionsApprove)) { _, context in
+            try await decide(context, approve: true, reason: nil)
+        }
+        routes.post("/api/actions/{id}/reject", .permission(.actionsApprove)) { request, context in
+            let input = try await request.decodeStrictJSON(as: RejectRequest.self, context: context)
+            let reason = try DealValidation.name(input.reason, field: "reason")
+            return try await decide(context, approve: false, reason: reason)
+        }
+    }
+
+    private func decide(_ context: AppRequestContext, approve: Bool, reason: String?) async throws -> ActionResponse {
+        let principal = try DealsController.principal(context)
+        // The approver is the authenticated human, never a field of the request.
+        guard principal.kind == .user else { throw AppError(.forbidden) }
+        let action = try await service.decide(try Self.id(context), approve: approve, reason: reason, by: principal,
+                                              context: ChangeContext(principal: principal, request: context, time: clock.now()))
+        return ActionResponse(action)
+    }
+
+    private func list(_ request: Request) async throws -> ListResponse {
+        let query = request.uri.queryParameters
+        var status = try query["status"].map { value in
+            guard let status = ActionStatus(rawValue: String(value)) else { throw AppError.validation(field: "status", problem: "must be an action status") }
+            return status
+        }
+        if query["pending"] == "true" { status = .pendingApproval }
+        let dealID = try query["deal_id"].map { value in
+            let id = String(value)
+            guard id.hasPrefix("DEAL-"), id.count <= 40, id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) else {
+                throw AppError.validation(field: "deal_id", problem: "must be a deal id")
+            }
+            return id
+        }
+        let limit = try query["limit"].map { value in
+            guard let limit = Int(String(value)), (1...200).contains(limit) else { throw AppError.validation(field: "limit", problem: "must be a whole number from 1 to 200") }
+            return limit
+        } ?? 50
+        return ListResponse(actions: try await service.list(status: status, dealID: dealID, limit: limit, after: nil).map(ActionResponse.init))
+    }
+
+    static func id(_ context: AppRequestContext) throws -> String {
+        guard let id = context.parameters.get("id"), id.hasPrefix("ACT-"), id.count <= 40,
+              id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) else { throw AppError(.notFound) }
+        return id
+    }
+}
