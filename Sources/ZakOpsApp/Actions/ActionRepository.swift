@@ -27,9 +27,7 @@ enum ActionRepository {
                           "decided_by", "decided_at", "decision_reason", "expires_at", "created_at"]
 
     static func insert(_ action: Action, in sql: any SQLDatabase) async throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let inputs = String(decoding: try encoder.encode(action.inputs), as: UTF8.self)
+        let inputs = try JSONText.encode(action.inputs)
         try await sql.insert(into: "actions").columns(columns).values(
             SQLBind(action.id), SQLBind(action.dealID), SQLBind(action.type.rawValue), SQLBind(action.title), SQLBind(action.summary),
             SQLBind(inputs), SQLBind(action.risk.rawValue), SQLBind(action.status.rawValue), SQLBind(action.proposedBy),
@@ -84,7 +82,7 @@ enum ActionRepository {
         return Action(
             id: try row.decode(column: "id", as: String.self), dealID: try row.decode(column: "deal_id", as: String.self), type: type,
             title: try row.decode(column: "title", as: String.self), summary: try row.decode(column: "summary", as: String.self),
-            inputs: (try? JSONDecoder().decode(JSONValue.self, from: Data(try row.decode(column: "inputs", as: String.self).utf8))) ?? .object([:]),
+            inputs: JSONText.value(try row.decode(column: "inputs", as: String.self), fallback: .object([:])),
             risk: risk, status: status,
             proposedBy: try row.decode(column: "proposed_by", as: String.self), proposedByKind: try row.decode(column: "proposed_by_kind", as: String.self),
             decidedBy: try row.decode(column: "decided_by", as: String?.self), decidedAt: try row.decode(column: "decided_at", as: String?.self),

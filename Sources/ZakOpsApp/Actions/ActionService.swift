@@ -115,9 +115,7 @@ struct ActionService: Sendable {
 
     static func record(_ type: String, _ action: Action, changes: [String: FieldChange], context: ChangeContext, in sql: any SQLDatabase) async throws {
         try await AuditLog.record(action: type, targetKind: "action", targetID: action.id, changes: changes, context: context, in: sql)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let payload = String(decoding: try encoder.encode(ActionResponse(action)), as: UTF8.self)
+        let payload = try JSONText.encode(ActionResponse(action))
         try await EventLog.append(EventLog.Event(type: type, subjectKind: "action", subjectID: action.id, payload: payload), at: context.time, in: sql)
     }
 }

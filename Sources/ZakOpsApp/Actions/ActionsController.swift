@@ -99,16 +99,11 @@ struct ActionsController: Sendable {
             }
             return id
         }
-        let limit = try query["limit"].map { value in
-            guard let limit = Int(String(value)), (1...200).contains(limit) else { throw AppError.validation(field: "limit", problem: "must be a whole number from 1 to 200") }
-            return limit
-        } ?? 50
+        let limit = try ListQuery.limit(request)
         return ListResponse(actions: try await service.list(status: status, dealID: dealID, limit: limit, after: nil).map(ActionResponse.init))
     }
 
     static func id(_ context: AppRequestContext) throws -> String {
-        guard let id = context.parameters.get("id"), id.hasPrefix("ACT-"), id.count <= 40,
-              id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) else { throw AppError(.notFound) }
-        return id
+        try ListQuery.pathID(context, prefix: "ACT-")
     }
 }

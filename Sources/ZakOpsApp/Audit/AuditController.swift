@@ -63,17 +63,14 @@ struct AuditController: Sendable {
             }
             return Timestamp.string(from: date)
         }
-        let limit = try query["limit"].map { value in
-            guard let limit = Int(String(value)), (1...200).contains(limit) else { throw AppError.validation(field: "limit", problem: "must be a whole number from 1 to 200") }
-            return limit
-        } ?? 50
+        let limit = try ListQuery.limit(request)
         let actor = try text("actor_id")
         let action = try text("action")
         let targetKind = try text("target_kind")
         let targetID = try text("target_id")
         let since = try time("since")
         let until = try time("until")
-        let cursor = try query["cursor"].map { try AuditCursor.decode(String($0)) }
+        let cursor = try ListQuery.cursor(request, idPrefix: "aud_").map { (occurredAt: $0.time, id: $0.id) }
 
         let rows = try await database.read { sql in
             var select = sql.select()
@@ -102,7 +99,7 @@ struct AuditController: Sendable {
                 action: try row.decode(column: "action", as: String.self),
                 targetKind: try row.decode(column: "target_kind", as: String.self),
                 targetID: try row.decode(column: "target_id", as: String.self),
-                changes: (try? JSONDecoder().decode(JSONValue.self, from: Data(try row.decode(column: "changes", as: String.self).utf8))) ?? .null,
+                changes: JSONText.value(try row.decode(column: "changes", as: String.self)),
                 requestID: try row.decode(column: "request_id", as: String?.self),
                 clientIP: try row.decode(column: "client_ip", as: String?.self)
             )
@@ -110,23 +107,8 @@ struct AuditController: Sendable {
         var next: String?
         if entries.count > limit {
             entries.removeLast()
-            next = entries.last.map { AuditCursor.encode(occurredAt: $0.occurredAt, id: $0.id) }
+            next = entries.last.map { ListQuery.encodeCursor(time: $0.occurredAt, id: $0.id) }
         }
         return Page(entries: entries, nextCursor: next)
-    }
-}
-
-/// The audit list's opaque cursor: the last entry's time and id.
-enum AuditCursor {
-    static func encode(occurredAt: String, id: String) -> String {
-        Base64URL.encode(Data("\(occurredAt)|\(id)".utf8))
-    }
-
-    static func decode(_ text: String) throws -> (occurredAt: String, id: String) {
-        let invalid = AppError.validation(field: "cursor", problem: "is not a cursor this server issued")
-        guard text.count <= 200, let data = Base64URL.decode(text), let value = String(data: data, encoding: .utf8) else { throw invalid }
-        let parts = value.split(separator: "|", maxSplits: 1).map(String.init)
-        guard parts.count == 2, Timestamp.date(from: parts[0]) != nil, parts[1].hasPrefix("aud_") else { throw invalid }
-        return (parts[0], parts[1])
     }
 }

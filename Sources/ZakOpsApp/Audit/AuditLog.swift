@@ -45,9 +45,7 @@ enum AuditLog {
         action: String, targetKind: String, targetID: String, changes: [String: FieldChange],
         context: ChangeContext, in sql: any SQLDatabase
     ) async throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let changesText = String(decoding: try encoder.encode(changes), as: UTF8.self)
+        let changesText = try JSONText.encode(changes)
         try await sql.insert(into: "audit_log")
             .columns("id", "occurred_at", "actor_id", "actor_kind", "action", "target_kind", "target_id", "changes", "request_id", "client_ip")
             .values(SQLBind(PublicID.make("aud")), SQLBind(Timestamp.string(from: context.time)), SQLBind(context.actorID),

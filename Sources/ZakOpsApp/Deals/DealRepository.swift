@@ -79,9 +79,7 @@ enum DealRepository {
     }
 
     private static func values(_ deal: Deal) -> [SQLBind] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let info = (try? encoder.encode(deal.companyInfo)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        let info = (try? JSONText.encode(deal.companyInfo)) ?? "{}"
         return [
             SQLBind(deal.id), SQLBind(deal.canonicalName), SQLBind(deal.displayName), SQLBind(deal.stage.rawValue),
             SQLBind(deal.status.rawValue), SQLBind(deal.broker?.name), SQLBind(deal.broker?.email), SQLBind(info),
@@ -107,7 +105,7 @@ enum DealRepository {
             displayName: try row.decode(column: "display_name", as: String.self),
             stage: stage, status: status,
             broker: brokerName == nil && brokerEmail == nil ? nil : Broker(name: brokerName, email: brokerEmail),
-            companyInfo: (try? JSONDecoder().decode(JSONValue.self, from: Data(info.utf8))) ?? .object([:]),
+            companyInfo: JSONText.value(info, fallback: .object([:])),
             metrics: DealMetrics(askingPrice: try money("asking_price"), ebitda: try money("ebitda"), revenue: try money("revenue")),
             version: try row.decode(column: "version", as: Int.self),
             createdAt: try row.decode(column: "created_at", as: String.self),

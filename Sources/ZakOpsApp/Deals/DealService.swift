@@ -129,9 +129,7 @@ struct DealService: Sendable {
     }
 
     static func event(_ type: String, _ deal: Deal) -> EventLog.Event {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let payload = (try? encoder.encode(DealResponse(deal))).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        let payload = (try? JSONText.encode(DealResponse(deal))) ?? "{}"
         return EventLog.Event(type: type, subjectKind: "deal", subjectID: deal.id, payload: payload)
     }
 }

@@ -99,10 +99,7 @@ struct DealsController: Sendable {
             guard let status = DealStatus(rawValue: String(value)) else { throw AppError.validation(field: "status", problem: "must be a deal status") }
             return status
         }
-        let limit = try query["limit"].map { value in
-            guard let limit = Int(String(value)), (1...200).contains(limit) else { throw AppError.validation(field: "limit", problem: "must be a whole number from 1 to 200") }
-            return limit
-        } ?? 50
+        let limit = try ListQuery.limit(request)
         var text = query["q"].map { String($0) }
         if let value = text {
             // LIKE's wildcards are taken as text the user cannot mean: dropped.
@@ -110,34 +107,17 @@ struct DealsController: Sendable {
             guard cleaned.count <= 200 else { throw AppError.validation(field: "q", problem: "must be at most 200 characters") }
             text = cleaned.isEmpty ? nil : cleaned
         }
-        let cursor = try query["cursor"].map { try DealCursor.decode(String($0)) }
+        let cursor = try ListQuery.cursor(request, idPrefix: "DEAL-").map { (createdAt: $0.time, id: $0.id) }
         let page = try await service.list(stage: stage, status: status, text: text, after: cursor, limit: limit)
-        return ListResponse(deals: page.deals.map(DealResponse.init), nextCursor: page.next.map(DealCursor.encode))
+        return ListResponse(deals: page.deals.map(DealResponse.init), nextCursor: page.next.map { ListQuery.encodeCursor(time: $0.createdAt, id: $0.id) })
     }
 
     static func id(_ context: AppRequestContext) throws -> String {
-        guard let id = context.parameters.get("id"), id.hasPrefix("DEAL-"), id.count <= 40,
-              id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) else { throw AppError(.notFound) }
-        return id
+        try ListQuery.pathID(context, prefix: "DEAL-")
     }
 
     static func principal(_ context: AppRequestContext) throws -> Principal {
         guard let principal = context.principal else { throw AppError(.unauthorized) }
         return principal
-    }
-}
-
-/// The opaque pagination cursor: the last deal's creation time and id, base64url-encoded.
-enum DealCursor {
-    static func encode(_ position: (createdAt: String, id: String)) -> String {
-        Base64URL.encode(Data("\(position.createdAt)|\(position.id)".utf8))
-    }
-
-    static func decode(_ text: String) throws -> (createdAt: String, id: String) {
-        let invalid = AppError.validation(field: "cursor", problem: "is not a cursor this server issued")
-        guard text.count <= 200, let data = Base64URL.decode(text), let value = String(data: data, encoding: .utf8) else { throw invalid }
-        let parts = value.split(separator: "|", maxSplits: 1).map(String.init)
-        guard parts.count == 2, Timestamp.date(from: parts[0]) != nil, parts[1].hasPrefix("DEAL-") else { throw invalid }
-        return (parts[0], parts[1])
     }
 }

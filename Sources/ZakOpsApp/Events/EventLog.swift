@@ -37,7 +37,7 @@ enum EventLog {
                     sequence: try row.decode(column: "sequence", as: Int64.self),
                     type: try row.decode(column: "type", as: String.self),
                     occurredAt: try row.decode(column: "occurred_at", as: String.self),
-                    data: (try? JSONDecoder().decode(JSONValue.self, from: Data(try row.decode(column: "payload", as: String.self).utf8))) ?? .null
+                    data: JSONText.value(try row.decode(column: "payload", as: String.self))
                 )
             }
             .reversed()
