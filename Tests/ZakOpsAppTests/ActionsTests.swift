@@ -19,6 +19,8 @@ struct ActionsTests {
         let operatorID: String
         let agentKey: String
         let dealID: String
+        /// The admin who minted `agentKey`.
+        let minter: BrowserSession
     }
 
     static func setUp(_ server: TestServer) async throws -> Setup {
@@ -28,7 +30,7 @@ struct ActionsTests {
         let agent = try await CSRFAndAccessTests.createServiceAccount(server, admin: admin, role: .operator)
         let deal = try await DealsTests.create(server, session, ["canonical_name": "Action target"])
         return Setup(server: server, operatorSession: session, operatorID: account.id, agentKey: agent.key,
-                     dealID: try #require(try DealsTests.json(deal)["id"] as? String))
+                     dealID: try #require(try DealsTests.json(deal)["id"] as? String), minter: admin)
     }
 
     static func propose(_ setup: Setup, _ body: String) async throws -> TestResponse {
@@ -78,6 +80,8 @@ struct ActionsTests {
             let ownID = try #require(try DealsTests.json(own)["id"] as? String)
             let selfApproval = try await server.client.execute(uri: "/api/actions/\(ownID)/approve", method: .post, headers: setup.operatorSession.headers(json: false))
             #expect(selfApproval.status == .forbidden)
+            // Nor through an agent: the admin who minted the proposing key cannot approve.
+            #expect(try await server.client.execute(uri: "/api/actions/\(id)/approve", method: .post, headers: setup.minter.headers(json: false)).status == .forbidden)
             // Two approvers at once: one 200, one 409, approved once.
             let first = try await server.login(try await server.createOperator(role: .admin))
             let second = try await server.login(try await server.createOperator(role: .operator))

@@ -71,11 +71,14 @@ struct DealsTests {
             #expect(try audit[0].decode(column: "request_id", as: String?.self) == created.headers[HTTPField.Name("X-Request-ID")!])
             let changes = try audit[0].decode(column: "changes", as: String.self)
             #expect(!changes.contains("jo@broker.example") && !changes.contains("Jo Broker") && changes.contains("[redacted]"))
+            #expect(!changes.contains("industrial"), "company_info is free-form: only that it changed")
             let events = try await server.database.read { sql in
                 try await sql.select().columns("sequence", "type", "subject_id").from("event_log").all()
             }
             #expect(events.count == 1)
             #expect(try events[0].decode(column: "type", as: String.self) == "deal.created")
+            let payload = try await server.database.read { sql in try await sql.select().column("payload").from("event_log").first(decodingColumn: "payload", as: String.self) }
+            #expect(payload?.contains("jo@broker.example") == false)
         }
     }
 
@@ -87,6 +90,7 @@ struct DealsTests {
         (#"{"canonical_name":"Bad\u0007name"}"#, "canonical_name"),
         (#"{"canonical_name":"\#(String(repeating: "n", count: 201))"}"#, "canonical_name"),
         (#"{"canonical_name":"X","stage":"won"}"#, "stage"),
+        (#"{"canonical_name":"X","stage":"closed_won"}"#, "stage"),
         (#"{"canonical_name":"X","company_info":{"a":{"b":{"c":{"d":{"e":{"f":1}}}}}}}"#, "company_info"),
         (#"{"display_name":"X"}"#, "canonical_name"),
     ])
@@ -147,22 +151,28 @@ struct DealsTests {
             }
             let read = try await server.client.execute(uri: "/api/deals/\(id)", method: .get, headers: session.headers(json: false))
             #expect(read.headers[.eTag] == "\"1\"")
-            let updated = try await patch(#"{"display_name":"Versioned Ltd","broker":null,"metrics":{"revenue":42.5}}"#, ifMatch: "\"1\"")
+            let seeded = try await patch(#"{"metrics":{"asking_price":100,"ebitda":7}}"#, ifMatch: "\"1\"")
+            #expect(seeded.status == .ok)
+            let updated = try await patch(#"{"display_name":"Versioned Ltd","broker":null,"metrics":{"revenue":42.5,"ebitda":null}}"#, ifMatch: "\"2\"")
             #expect(updated.status == .ok)
             let deal = try Self.json(updated)
-            #expect(deal["version"] as? Int == 2 && deal["display_name"] as? String == "Versioned Ltd")
+            #expect(deal["version"] as? Int == 3 && deal["display_name"] as? String == "Versioned Ltd")
             #expect(deal["broker"] is NSNull || deal["broker"] == nil)
-            #expect(updated.headers[.eTag] == "\"2\"")
+            // Figures left out keep their value; an explicit null clears one.
+            let metrics = deal["metrics"] as? [String: Any]
+            #expect(metrics?["asking_price"] as? Double == 100 && metrics?["revenue"] as? Double == 42.5)
+            #expect(metrics?["ebitda"] == nil || metrics?["ebitda"] is NSNull)
+            #expect(updated.headers[.eTag] == "\"3\"")
             let audits = try await server.count("audit_log")
             let stale = try await patch(#"{"display_name":"Lost update"}"#, ifMatch: "\"1\"")
             #expect(stale.status == .preconditionFailed)
             #expect(stale.errorBody?.error.code == "PRECONDITION_FAILED")
             let missing = try await patch(#"{"display_name":"No version"}"#, ifMatch: nil)
             #expect(missing.status.code == 428)
-            let stage = try await patch(#"{"stage":"closing"}"#, ifMatch: "\"2\"")
+            let stage = try await patch(#"{"stage":"closing"}"#, ifMatch: "\"3\"")
             #expect(stage.status == .badRequest && stage.errorBody?.error.field == "stage")
             let after = try Self.json(try await server.client.execute(uri: "/api/deals/\(id)", method: .get, headers: session.headers(json: false)))
-            #expect(after["display_name"] as? String == "Versioned Ltd" && after["version"] as? Int == 2 && after["stage"] as? String == "inbound")
+            #expect(after["display_name"] as? String == "Versioned Ltd" && after["version"] as? Int == 3 && after["stage"] as? String == "inbound")
             #expect(try await server.count("audit_log") == audits)
         }
     }

@@ -54,10 +54,14 @@ enum ActionType: String, Sendable, CaseIterable, Codable {
         case .requestDocs:
             try allowOnly(["documents", "due_date"])
             guard case .array(let documents) = fields["documents"], (1...50).contains(documents.count),
-                  documents.allSatisfy({ if case .string(let name) = $0 { !name.isEmpty && name.count <= 200 } else { false } }) else {
+                  documents.allSatisfy({ if case .string(let name) = $0 { !name.isEmpty && name.count <= 200 && !$0.hasControlCharacters } else { false } }) else {
                 throw AppError.validation(field: "inputs.documents", problem: "must be a list of 1 to 50 document names")
             }
-            try text("due_date", max: 10, required: false)
+            if let due = fields["due_date"] {
+                guard case .string(let text) = due, text.count == 10, Timestamp.date(from: text + "T00:00:00.000Z") != nil else {
+                    throw AppError.validation(field: "inputs.due_date", problem: "must be a date such as 2027-01-31")
+                }
+            }
         case .valuationModel:
             try allowOnly(["method"])
             guard case .string(let method) = fields["method"], ["dcf", "multiples", "lbo"].contains(method) else {
@@ -69,6 +73,8 @@ enum ActionType: String, Sendable, CaseIterable, Codable {
                 throw AppError.validation(field: "inputs.to_stage", problem: "must be a deal stage")
             }
             try text("reason", max: 200, required: false)
+            // The same rule the transition applies when the action is approved.
+            if case .string(let reason) = fields["reason"] { _ = try DealValidation.name(reason, field: "inputs.reason") }
         }
     }
 }

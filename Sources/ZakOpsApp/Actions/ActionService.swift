@@ -30,6 +30,10 @@ struct ActionService: Sendable {
             throw AppError.validation(field: "summary", problem: "must be text of 1 to 5000 characters")
         }
         try proposal.type.validate(proposal.inputs)
+        guard proposal.dealID.hasPrefix("DEAL-"), proposal.dealID.count <= 40,
+              proposal.dealID.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) else {
+            throw AppError.validation(field: "deal_id", problem: "must name an existing deal")
+        }
         let stamp = Timestamp.string(from: context.time)
         let autoApproved = proposal.type.risk == .low
         let action = Action(
@@ -44,8 +48,14 @@ struct ActionService: Sendable {
                 throw AppError.validation(field: "deal_id", problem: "must name an existing deal")
             }
             try await ActionRepository.insert(action, in: sql)
-            try await Self.record("action.proposed", action, changes: ["status": FieldChange(before: nil, after: .string(action.status.rawValue))],
+            try await Self.record("action.proposed", action, changes: ["status": FieldChange(before: nil, after: .string(ActionStatus.pendingApproval.rawValue))],
                                   context: context, in: sql)
+            if autoApproved {
+                try await Self.record("action.approved", action,
+                                      changes: ["status": FieldChange(before: .string(ActionStatus.pendingApproval.rawValue), after: .string("approved")),
+                                                "reason": FieldChange(before: nil, after: .string("low risk"))],
+                                      context: ChangeContext(systemAt: context.time), in: sql)
+            }
         }
         return action
     }
@@ -66,6 +76,13 @@ struct ActionService: Sendable {
             guard action.proposedBy != principal.id else {
                 throw AppError(.forbidden, logDetail: "self-approval refused")
             }
+            // Nor through an agent: whoever minted a key of the proposing service account is the
+            // proposer as far as approval goes.
+            if action.proposedByKind == Principal.Kind.service.rawValue,
+               try await sql.select().column("id").from("api_keys").where("service_account_id", .equal, SQLBind(action.proposedBy))
+                .where("created_by", .equal, SQLBind(principal.id)).first() != nil {
+                throw AppError(.forbidden, logDetail: "approval of an action proposed with a key the approver minted")
+            }
             guard action.status == .pendingApproval else {
                 throw AppError(.conflict, field: "status", problem: "the action is no longer pending")
             }
@@ -81,9 +98,8 @@ struct ActionService: Sendable {
             action.decidedBy = principal.id
             action.decidedAt = stamp
             action.decisionReason = reason
-            try await Self.record(approve ? "action.approved" : "action.rejected", action,
-                                  changes: ["status": FieldChange(before: .string(ActionStatus.pendingApproval.rawValue), after: .string(status.rawValue))],
-                                  context: context, in: sql)
+            // The deal first, the event counter last, as on every other path (a different order
+            // could deadlock against a PATCH of the same deal on PostgreSQL).
             if approve, action.type == .stageTransition, case .object(let inputs) = action.inputs,
                case .string(let stageName) = inputs["to_stage"], let stage = DealStage(rawValue: stageName) {
                 var reasonText: String?
@@ -91,6 +107,9 @@ struct ActionService: Sendable {
                 // In this transaction: an invalid move rolls the approval back too (422).
                 _ = try await DealService.applyTransition(action.dealID, to: stage, reason: reasonText, by: context, in: sql)
             }
+            var changes = ["status": FieldChange(before: .string(ActionStatus.pendingApproval.rawValue), after: .string(status.rawValue))]
+            if let reason { changes["reason"] = FieldChange(before: nil, after: .string(reason)) }
+            try await Self.record(approve ? "action.approved" : "action.rejected", action, changes: changes, context: context, in: sql)
             return action
         }
     }

@@ -45,7 +45,8 @@ struct AdminServiceAccountController: Sendable {
             guard try await repository.exists(accountID) else { throw AppError(.notFound) }
             // 256 random bits after the prefix; only the hash is stored, the key is shown once.
             let key = "zk_" + RandomToken.base32(RandomToken.bytes(32))
-            let id = try await repository.addKey(accountID: accountID, keyHash: Digest.sha256Hex(key), now: clock.now())
+            guard let minter = context.principal?.id else { throw AppError(.unauthorized) }
+            let id = try await repository.addKey(accountID: accountID, keyHash: Digest.sha256Hex(key), mintedBy: minter, now: clock.now())
             context.logger.notice("security event", metadata: ["event": "api_key_created", "service_account_id": .string(accountID), "key_id": .string(id)])
             return EditedResponse(status: .created, response: KeyResponse(id: id, key: key))
         }

@@ -69,12 +69,13 @@ struct ServiceAccountRepository: Sendable {
     }
 
     /// Stores a new key's hash; the key itself is returned to the caller once and never again.
-    func addKey(accountID: String, keyHash: String, now: Date) async throws -> String {
+    /// `mintedBy` is the operator who asked for it: they may not approve what the key proposes.
+    func addKey(accountID: String, keyHash: String, mintedBy: String, now: Date) async throws -> String {
         let id = PublicID.make("key")
         try await database.transaction { sql in
             try await sql.insert(into: "api_keys")
-                .columns("id", "service_account_id", "key_hash", "created_at")
-                .values(SQLBind(id), SQLBind(accountID), SQLBind(keyHash), SQLBind(Timestamp.string(from: now)))
+                .columns("id", "service_account_id", "key_hash", "created_at", "created_by")
+                .values(SQLBind(id), SQLBind(accountID), SQLBind(keyHash), SQLBind(Timestamp.string(from: now)), SQLBind(mintedBy))
                 .run()
         }
         return id

@@ -56,7 +56,33 @@ struct UpdateDealRequest: StrictDecodable {
     /// Outer nil: absent (unchanged); inner nil: `null` (removed).
     let broker: Broker??
     let companyInfo: JSONValue?
-    let metrics: DealMetrics?
+    let metrics: MetricsPatch?
+
+    /// Money figures to change: a figure left out keeps its value, `null` clears it.
+    struct MetricsPatch: Decodable, Sendable {
+        let askingPrice: Decimal??
+        let ebitda: Decimal??
+        let revenue: Decimal??
+
+        enum CodingKeys: String, CodingKey {
+            case askingPrice = "asking_price"
+            case ebitda, revenue
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            func field(_ key: CodingKeys) throws -> Decimal?? {
+                container.contains(key) ? .some(try container.decodeIfPresent(Decimal.self, forKey: key)) : .none
+            }
+            askingPrice = try field(.askingPrice)
+            ebitda = try field(.ebitda)
+            revenue = try field(.revenue)
+        }
+
+        func applied(to metrics: DealMetrics) -> DealMetrics {
+            DealMetrics(askingPrice: askingPrice ?? metrics.askingPrice, ebitda: ebitda ?? metrics.ebitda, revenue: revenue ?? metrics.revenue)
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
         case canonicalName = "canonical_name"
@@ -72,7 +98,7 @@ struct UpdateDealRequest: StrictDecodable {
         status = try container.decodeIfPresent(DealStatus.self, forKey: .status)
         broker = container.contains(.broker) ? .some(try container.decodeIfPresent(Broker.self, forKey: .broker)) : .none
         companyInfo = try container.decodeIfPresent(JSONValue.self, forKey: .companyInfo)
-        metrics = try container.decodeIfPresent(DealMetrics.self, forKey: .metrics)
+        metrics = try container.decodeIfPresent(MetricsPatch.self, forKey: .metrics)
     }
 
     static let knownFields = KnownFields(

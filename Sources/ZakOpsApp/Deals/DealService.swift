@@ -23,8 +23,8 @@ struct DealService: Sendable {
             broker: try DealValidation.broker(input.broker), companyInfo: try DealValidation.companyInfo(input.companyInfo),
             metrics: try DealValidation.metrics(input.metrics), version: 1, createdAt: stamp, updatedAt: stamp
         )
-        guard deal.stage != .archived else {
-            throw AppError.validation(field: "stage", problem: "a new deal cannot start archived")
+        guard DealStage.pipeline.contains(deal.stage) else {
+            throw AppError.validation(field: "stage", problem: "a new deal starts at a working stage (inbound to closing)")
         }
         try await database.transaction { sql in
             try await DealRepository.insert(deal, createdBy: context.actorID, in: sql)
@@ -55,7 +55,10 @@ struct DealService: Sendable {
         let display = try input.displayName.map { try DealValidation.name($0, field: "display_name") }
         let broker = try input.broker.map { try DealValidation.broker($0) }
         let info = try input.companyInfo.map { try DealValidation.companyInfo($0) }
-        let metrics = try input.metrics.map { try DealValidation.metrics($0) }
+        let metrics = try input.metrics.map { patch in
+            _ = try DealValidation.metrics(DealMetrics(askingPrice: patch.askingPrice ?? nil, ebitda: patch.ebitda ?? nil, revenue: patch.revenue ?? nil))
+            return patch
+        }
         return try await database.transaction { sql in
             guard var deal = try await DealRepository.find(id, forUpdate: true, in: sql) else { throw AppError(.notFound) }
             guard deal.version == expectedVersion else { throw AppError(.preconditionFailed) }
@@ -65,7 +68,7 @@ struct DealService: Sendable {
             if let status = input.status { deal.status = status }
             if let broker { deal.broker = broker }
             if let info { deal.companyInfo = info }
-            if let metrics { deal.metrics = metrics }
+            if let metrics { deal.metrics = metrics.applied(to: deal.metrics) }
             if deal == before { return deal }
             deal.version += 1
             deal.updatedAt = Timestamp.string(from: context.time)
@@ -129,7 +132,10 @@ struct DealService: Sendable {
     }
 
     static func event(_ type: String, _ deal: Deal) -> EventLog.Event {
-        let payload = (try? JSONText.encode(DealResponse(deal))) ?? "{}"
+        // The event log keeps no personal data: the broker is left out (the deal itself has it).
+        var view = deal
+        view.broker = nil
+        let payload = (try? JSONText.encode(DealResponse(view))) ?? "{}"
         return EventLog.Event(type: type, subjectKind: "deal", subjectID: deal.id, payload: payload)
     }
 }
@@ -147,7 +153,10 @@ enum DealChanges {
         compare("display_name", before.map { .string($0.displayName) }, .string(after.displayName))
         compare("stage", before.map { .string($0.stage.rawValue) }, .string(after.stage.rawValue))
         compare("status", before.map { .string($0.status.rawValue) }, .string(after.status.rawValue))
-        compare("company_info", before.map(\.companyInfo), after.companyInfo)
+        // Free-form, so it may hold personal data: that it changed, not what it says.
+        if before?.companyInfo != after.companyInfo {
+            changes["company_info"] = FieldChange(before: before == nil ? nil : FieldChange.redacted, after: FieldChange.redacted)
+        }
         compare("metrics.asking_price", money(before?.metrics.askingPrice), money(after.metrics.askingPrice))
         compare("metrics.ebitda", money(before?.metrics.ebitda), money(after.metrics.ebitda))
         compare("metrics.revenue", money(before?.metrics.revenue), money(after.metrics.revenue))
