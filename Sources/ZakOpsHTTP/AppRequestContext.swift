@@ -35,6 +35,12 @@ public struct AppRequestContext: RequestContext {
     }
 
     public var maxUploadSize: Int { bodyLimit }
+
+    /// The principal, or 401 for an anonymous request.
+    public func requirePrincipal() throws -> Principal {
+        guard let principal else { throw AppError(.unauthorized) }
+        return principal
+    }
 }
 
 /// The scheme a request arrived with.

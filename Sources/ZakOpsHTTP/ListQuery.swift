@@ -30,8 +30,12 @@ public enum ListQuery {
 
     /// A public id from the path (`DEAL-…`, `ACT-…`); anything else is 404, never reaching a query.
     public static func pathID(_ context: AppRequestContext, prefix: String) throws -> String {
-        guard let id = context.parameters.get("id"), id.hasPrefix(prefix), id.count <= 40,
-              id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) else { throw AppError(.notFound) }
+        guard let id = context.parameters.get("id"), isPublicID(id, prefix: prefix) else { throw AppError(.notFound) }
         return id
+    }
+
+    /// Whether `id` has the shape of a public id with this prefix (letters, digits, `-`; at most 40).
+    public static func isPublicID(_ id: String, prefix: String) -> Bool {
+        id.hasPrefix(prefix) && id.count <= 40 && id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") })
     }
 }

@@ -30,8 +30,7 @@ struct ActionService: Sendable {
             throw AppError.validation(field: "summary", problem: "must be text of 1 to 5000 characters")
         }
         try proposal.type.validate(proposal.inputs)
-        guard proposal.dealID.hasPrefix("DEAL-"), proposal.dealID.count <= 40,
-              proposal.dealID.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) else {
+        guard ListQuery.isPublicID(proposal.dealID, prefix: "DEAL-") else {
             throw AppError.validation(field: "deal_id", problem: "must name an existing deal")
         }
         let stamp = Timestamp.string(from: context.time)

@@ -56,7 +56,7 @@ struct ActionsController: Sendable {
 
     func register(on routes: SecuredRoutes) {
         routes.post("/api/actions", .permission(.actionsPropose)) { request, context in
-            let principal = try DealsController.principal(context)
+            let principal = try context.requirePrincipal()
             let proposal = try await request.decodeStrictJSON(as: ActionService.Proposal.self, context: context)
             let action = try await service.propose(proposal, by: ChangeContext(principal: principal, request: context, time: clock.now()))
             var response = try ActionResponse(action).response(from: request, context: context)
@@ -77,7 +77,7 @@ struct ActionsController: Sendable {
     }
 
     private func decide(_ context: AppRequestContext, approve: Bool, reason: String?) async throws -> ActionResponse {
-        let principal = try DealsController.principal(context)
+        let principal = try context.requirePrincipal()
         // The approver is the authenticated human, never a field of the request.
         guard principal.kind == .user else { throw AppError(.forbidden) }
         let action = try await service.decide(try Self.id(context), approve: approve, reason: reason, by: principal,
@@ -94,7 +94,7 @@ struct ActionsController: Sendable {
         if query["pending"] == "true" { status = .pendingApproval }
         let dealID = try query["deal_id"].map { value in
             let id = String(value)
-            guard id.hasPrefix("DEAL-"), id.count <= 40, id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) else {
+            guard ListQuery.isPublicID(id, prefix: "DEAL-") else {
                 throw AppError.validation(field: "deal_id", problem: "must be a deal id")
             }
             return id

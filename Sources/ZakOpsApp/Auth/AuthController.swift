@@ -136,7 +136,7 @@ struct AuthController: Sendable {
     }
 
     private func me(_ context: AppRequestContext) throws -> MeResponse {
-        let principal = try Self.principal(context)
+        let principal = try context.requirePrincipal()
         return MeResponse(
             id: principal.id, email: principal.email, name: principal.name, role: principal.role.rawValue,
             kind: principal.kind.rawValue, mustResetPassword: principal.mustResetPassword
@@ -151,7 +151,7 @@ struct AuthController: Sendable {
     }
 
     private func changePassword(_ request: Request, _ context: AppRequestContext) async throws -> HTTPResponse.Status {
-        let principal = try Self.principal(context)
+        let principal = try context.requirePrincipal()
         guard principal.kind == .user else { throw AppError(.forbidden) }
         let input = try await request.decodeJSON(as: PasswordChangeRequest.self, context: context)
         try Validate.length(input.currentPassword, field: "current_password", max: 1024)
@@ -161,7 +161,7 @@ struct AuthController: Sendable {
     }
 
     private func sessions(_ context: AppRequestContext) async throws -> SessionsResponse {
-        let principal = try Self.principal(context)
+        let principal = try context.requirePrincipal()
         let records = try await repository.sessions(operatorID: principal.id)
         return SessionsResponse(sessions: records.map { record in
             SessionView(
@@ -172,7 +172,7 @@ struct AuthController: Sendable {
     }
 
     private func revokeSession(_ context: AppRequestContext) async throws -> HTTPResponse.Status {
-        let principal = try Self.principal(context)
+        let principal = try context.requirePrincipal()
         let id = try context.parameters.require("id")
         guard try await repository.deleteSession(id: id, operatorID: principal.id) else { throw AppError(.notFound) }
         context.logger.notice("security event", metadata: ["event": "session_revoked", "session_id": .string(id)])
@@ -180,16 +180,12 @@ struct AuthController: Sendable {
     }
 
     private func revokeOthers(_ context: AppRequestContext) async throws -> HTTPResponse.Status {
-        let principal = try Self.principal(context)
+        let principal = try context.requirePrincipal()
         try await repository.deleteSessions(operatorID: principal.id, keeping: principal.sessionTokenHash)
         context.logger.notice("security event", metadata: ["event": "sessions_revoked", "operator_id": .string(principal.id)])
         return .noContent
     }
 
-    static func principal(_ context: AppRequestContext) throws -> Principal {
-        guard let principal = context.principal else { throw AppError(.unauthorized) }
-        return principal
-    }
 }
 
 /// Field checks shared by the controllers. Errors name the field and the rule, never the value.

@@ -85,7 +85,7 @@ struct TOTPController: Sendable {
     }
 
     private func currentOperator(_ context: AppRequestContext) async throws -> OperatorRecord {
-        let principal = try AuthController.principal(context)
+        let principal = try context.requirePrincipal()
         guard principal.kind == .user, let account = try await repository.operatorByID(principal.id) else { throw AppError(.forbidden) }
         return account
     }

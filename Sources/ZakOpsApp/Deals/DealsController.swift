@@ -42,7 +42,7 @@ struct DealsController: Sendable {
         }
         routes.on("/api/deals/{id}", method: .patch, .permission(.dealsWrite)) { request, context in try await update(request, context) }
         routes.delete("/api/deals/{id}", .permission(.dealsDelete)) { _, context -> HTTPResponse.Status in
-            let principal = try Self.principal(context)
+            let principal = try context.requirePrincipal()
             try await service.delete(try Self.id(context), by: ChangeContext(principal: principal, request: context, time: clock.now()))
             return .noContent
         }
@@ -57,7 +57,7 @@ struct DealsController: Sendable {
     }
 
     private func create(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        let principal = try Self.principal(context)
+        let principal = try context.requirePrincipal()
         let input = try await request.decodeStrictJSON(as: CreateDealRequest.self, context: context)
         let deal = try await service.create(input, by: ChangeContext(principal: principal, request: context, time: clock.now()))
         var response = try DealResponse(deal).response(from: request, context: context)
@@ -67,7 +67,7 @@ struct DealsController: Sendable {
     }
 
     private func update(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        let principal = try Self.principal(context)
+        let principal = try context.requirePrincipal()
         guard let header = request.headers[.ifMatch] else { throw AppError(.preconditionRequired) }
         let text = header.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "W/", with: "")
         guard let expected = Int(text.trimmingCharacters(in: CharacterSet(charactersIn: "\""))), expected > 0 else {
@@ -82,7 +82,7 @@ struct DealsController: Sendable {
     }
 
     private func transition(_ request: Request, _ context: AppRequestContext) async throws -> DealResponse {
-        let principal = try Self.principal(context)
+        let principal = try context.requirePrincipal()
         let input = try await request.decodeStrictJSON(as: TransitionRequest.self, context: context)
         let deal = try await service.transition(try Self.id(context), to: input.toStage, reason: input.reason,
                                                 by: ChangeContext(principal: principal, request: context, time: clock.now()))
@@ -116,8 +116,4 @@ struct DealsController: Sendable {
         try ListQuery.pathID(context, prefix: "DEAL-")
     }
 
-    static func principal(_ context: AppRequestContext) throws -> Principal {
-        guard let principal = context.principal else { throw AppError(.unauthorized) }
-        return principal
-    }
 }
