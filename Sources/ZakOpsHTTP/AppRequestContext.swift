@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Logging
 import NIOCore
@@ -25,6 +26,8 @@ public struct AppRequestContext: RequestContext {
     public var credentialRefused = false
     /// How the principal was authenticated: only cookie-authenticated requests need a CSRF token.
     public var authenticatedByCookie = false
+    /// The request's `Idempotency-Key` claim, when it has one (`IdempotencyMiddleware`).
+    public var idempotencyClaim: IdempotencyClaim?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = CoreRequestContextStorage(source: source)
@@ -35,6 +38,15 @@ public struct AppRequestContext: RequestContext {
     }
 
     public var maxUploadSize: Int { bodyLimit }
+
+    /// Responses are encoded as stored JSON text is (`JSONText.encode`): sorted keys, so the same
+    /// value always gives the same bytes, and a replayed response is the first one, byte for byte.
+    public var responseEncoder: JSONEncoder { Self.encoder }
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
 
     /// The principal, or 401 for an anonymous request.
     public func requirePrincipal() throws -> Principal {

@@ -13,19 +13,18 @@ public enum ListQuery {
         return limit
     }
 
-    /// A cursor is the last item's time and id, base64url-encoded: opaque to clients, checked on
-    /// the way back in (a stored time and an id with the expected prefix).
-    public static func encodeCursor(time: String, id: String) -> String {
-        Base64URL.encode(Data("\(time)|\(id)".utf8))
+    /// A cursor is the last item's position in commit order (its sequence number),
+    /// base64url-encoded: opaque to clients, checked on the way back in.
+    public static func encodeCursor(sequence: Int64) -> String {
+        Base64URL.encode(Data("s\(sequence)".utf8))
     }
 
-    public static func cursor(_ request: Request, idPrefix: String) throws -> (time: String, id: String)? {
+    public static func cursor(_ request: Request) throws -> Int64? {
         guard let value = request.uri.queryParameters["cursor"] else { return nil }
         let invalid = AppError.validation(field: "cursor", problem: "is not a cursor this server issued")
-        guard value.count <= 200, let data = Base64URL.decode(String(value)), let text = String(data: data, encoding: .utf8) else { throw invalid }
-        let parts = text.split(separator: "|", maxSplits: 1).map(String.init)
-        guard parts.count == 2, Timestamp.date(from: parts[0]) != nil, parts[1].hasPrefix(idPrefix), parts[1].count <= 60 else { throw invalid }
-        return (parts[0], parts[1])
+        guard value.count <= 40, let data = Base64URL.decode(String(value)), let text = String(data: data, encoding: .utf8),
+              text.first == "s", let sequence = Int64(text.dropFirst()), sequence >= 0 else { throw invalid }
+        return sequence
     }
 
     /// A public id from the path (`DEAL-…`, `ACT-…`); anything else is 404, never reaching a query.

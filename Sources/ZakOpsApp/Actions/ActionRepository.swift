@@ -26,13 +26,14 @@ enum ActionRepository {
     static let columns = ["id", "deal_id", "type", "title", "summary", "inputs", "risk", "status", "proposed_by", "proposed_by_kind",
                           "decided_by", "decided_at", "decision_reason", "expires_at", "created_at"]
 
-    static func insert(_ action: Action, in sql: any SQLDatabase) async throws {
+    /// `sequence` is the proposal event's: the action's place in commit order, which lists follow.
+    static func insert(_ action: Action, sequence: Int64, in sql: any SQLDatabase) async throws {
         let inputs = try JSONText.encode(action.inputs)
-        try await sql.insert(into: "actions").columns(columns).values(
+        try await sql.insert(into: "actions").columns(columns + ["seq"]).values(
             SQLBind(action.id), SQLBind(action.dealID), SQLBind(action.type.rawValue), SQLBind(action.title), SQLBind(action.summary),
             SQLBind(inputs), SQLBind(action.risk.rawValue), SQLBind(action.status.rawValue), SQLBind(action.proposedBy),
             SQLBind(action.proposedByKind), SQLBind(action.decidedBy), SQLBind(action.decidedAt), SQLBind(action.decisionReason),
-            SQLBind(action.expiresAt), SQLBind(action.createdAt)
+            SQLBind(action.expiresAt), SQLBind(action.createdAt), SQLBind(sequence)
         ).run()
     }
 
@@ -53,17 +54,25 @@ enum ActionRepository {
         return !rows.isEmpty
     }
 
-    static func list(status: ActionStatus?, dealID: String?, limit: Int, after cursor: (createdAt: String, id: String)?, in sql: any SQLDatabase) async throws -> [Action] {
-        var query = sql.select().columns(columns.map { SQLColumn($0) }).from("actions")
+    struct Page: Sendable {
+        let actions: [Action]
+        /// Where the next page starts; nil on the last page.
+        let next: Int64?
+    }
+
+    /// Actions in commit order of their proposal, after the cursor (see `DealRepository.list`).
+    static func list(status: ActionStatus?, dealID: String?, limit: Int, after cursor: Int64?, in sql: any SQLDatabase) async throws -> Page {
+        var query = sql.select().columns((columns + ["seq"]).map { SQLColumn($0) }).from("actions")
         if let status { query = query.where("status", .equal, SQLBind(status.rawValue)) }
         if let dealID { query = query.where("deal_id", .equal, SQLBind(dealID)) }
-        if let cursor {
-            query = query.where { group in
-                group.where("created_at", .greaterThan, SQLBind(cursor.createdAt))
-                    .orWhere { $0.where("created_at", .equal, SQLBind(cursor.createdAt)).where("id", .greaterThan, SQLBind(cursor.id)) }
-            }
+        if let cursor { query = query.where("seq", .greaterThan, SQLBind(cursor)) }
+        var rows = try await query.orderBy("seq").limit(limit + 1).all()
+        var next: Int64?
+        if rows.count > limit {
+            rows.removeLast()
+            next = try rows.last?.decode(column: "seq", as: Int64.self)
         }
-        return try await query.orderBy("created_at").orderBy("id").limit(limit).all().map(action)
+        return Page(actions: try rows.map(action), next: next)
     }
 
     /// Pending actions whose time is up, oldest first.

@@ -46,15 +46,17 @@ struct ActionService: Sendable {
             guard try await DealRepository.find(proposal.dealID, in: sql) != nil else {
                 throw AppError.validation(field: "deal_id", problem: "must name an existing deal")
             }
-            try await ActionRepository.insert(action, in: sql)
-            try await Self.record("action.proposed", action, changes: ["status": FieldChange(before: nil, after: .string(ActionStatus.pendingApproval.rawValue))],
-                                  context: context, in: sql)
+            let sequence = try await Self.record("action.proposed", action,
+                                                 changes: ["status": FieldChange(before: nil, after: .string(ActionStatus.pendingApproval.rawValue))],
+                                                 context: context, in: sql)
+            try await ActionRepository.insert(action, sequence: sequence, in: sql)
             if autoApproved {
                 try await Self.record("action.approved", action,
                                       changes: ["status": FieldChange(before: .string(ActionStatus.pendingApproval.rawValue), after: .string("approved")),
                                                 "reason": FieldChange(before: nil, after: .string("low risk"))],
                                       context: ChangeContext(systemAt: context.time), in: sql)
             }
+            try await context.recordResponse(status: 201, body: ActionResponse(action), location: "/api/actions/\(action.id)", in: sql)
         }
         return action
     }
@@ -64,7 +66,7 @@ struct ActionService: Sendable {
         return action
     }
 
-    func list(status: ActionStatus?, dealID: String?, limit: Int, after cursor: (createdAt: String, id: String)?) async throws -> [Action] {
+    func list(status: ActionStatus?, dealID: String?, limit: Int, after cursor: Int64?) async throws -> ActionRepository.Page {
         try await database.read { sql in try await ActionRepository.list(status: status, dealID: dealID, limit: limit, after: cursor, in: sql) }
     }
 
@@ -131,9 +133,11 @@ struct ActionService: Sendable {
         }
     }
 
-    static func record(_ type: String, _ action: Action, changes: [String: FieldChange], context: ChangeContext, in sql: any SQLDatabase) async throws {
+    /// The audit entry and the event of a change; returns the event's sequence number.
+    @discardableResult
+    static func record(_ type: String, _ action: Action, changes: [String: FieldChange], context: ChangeContext, in sql: any SQLDatabase) async throws -> Int64 {
         try await AuditLog.record(action: type, targetKind: "action", targetID: action.id, changes: changes, context: context, in: sql)
         let payload = try JSONText.encode(ActionResponse(action))
-        try await EventLog.append(EventLog.Event(type: type, subjectKind: "action", subjectID: action.id, payload: payload), at: context.time, in: sql)
+        return try await EventLog.append(EventLog.Event(type: type, subjectKind: "action", subjectID: action.id, payload: payload), at: context.time, in: sql)
     }
 }

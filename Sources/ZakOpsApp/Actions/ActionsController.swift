@@ -47,6 +47,11 @@ struct ActionsController: Sendable {
 
     struct ListResponse: ResponseEncodable {
         let actions: [ActionResponse]
+        let nextCursor: String?
+        enum CodingKeys: String, CodingKey {
+            case actions
+            case nextCursor = "next_cursor"
+        }
     }
 
     struct RejectRequest: StrictDecodable {
@@ -91,7 +96,11 @@ struct ActionsController: Sendable {
             guard let status = ActionStatus(rawValue: String(value)) else { throw AppError.validation(field: "status", problem: "must be an action status") }
             return status
         }
-        if query["pending"] == "true" { status = .pendingApproval }
+        switch query["pending"] {
+        case nil, "false": break
+        case "true": status = .pendingApproval
+        default: throw AppError.validation(field: "pending", problem: "must be true or false")
+        }
         let dealID = try query["deal_id"].map { value in
             let id = String(value)
             guard ListQuery.isPublicID(id, prefix: "DEAL-") else {
@@ -99,8 +108,8 @@ struct ActionsController: Sendable {
             }
             return id
         }
-        let limit = try ListQuery.limit(request)
-        return ListResponse(actions: try await service.list(status: status, dealID: dealID, limit: limit, after: nil).map(ActionResponse.init))
+        let page = try await service.list(status: status, dealID: dealID, limit: try ListQuery.limit(request), after: try ListQuery.cursor(request))
+        return ListResponse(actions: page.actions.map(ActionResponse.init), nextCursor: page.next.map { ListQuery.encodeCursor(sequence: $0) })
     }
 
     static func id(_ context: AppRequestContext) throws -> String {

@@ -70,11 +70,11 @@ struct AuditController: Sendable {
         let targetID = try text("target_id")
         let since = try time("since")
         let until = try time("until")
-        let cursor = try ListQuery.cursor(request, idPrefix: "aud_").map { (occurredAt: $0.time, id: $0.id) }
+        let cursor = try ListQuery.cursor(request)
 
         let rows = try await database.read { sql in
             var select = sql.select()
-                .columns("id", "occurred_at", "actor_id", "actor_kind", "action", "target_kind", "target_id", "changes", "request_id", "client_ip")
+                .columns("id", "seq", "occurred_at", "actor_id", "actor_kind", "action", "target_kind", "target_id", "changes", "request_id", "client_ip")
                 .from("audit_log")
             if let actor { select = select.where("actor_id", .equal, SQLBind(actor)) }
             if let action { select = select.where("action", .equal, SQLBind(action)) }
@@ -82,16 +82,13 @@ struct AuditController: Sendable {
             if let targetID { select = select.where("target_id", .equal, SQLBind(targetID)) }
             if let since { select = select.where("occurred_at", .greaterThanOrEqual, SQLBind(since)) }
             if let until { select = select.where("occurred_at", .lessThan, SQLBind(until)) }
-            if let cursor {
-                select = select.where { group in
-                    group.where("occurred_at", .lessThan, SQLBind(cursor.occurredAt))
-                        .orWhere { $0.where("occurred_at", .equal, SQLBind(cursor.occurredAt)).where("id", .lessThan, SQLBind(cursor.id)) }
-                }
-            }
-            return try await select.orderBy("occurred_at", .descending).orderBy("id", .descending).limit(limit + 1).all()
+            // Newest first in commit order: entries committing while a reader pages land before
+            // its first page, never between pages it has not read yet.
+            if let cursor { select = select.where("seq", .lessThan, SQLBind(cursor)) }
+            return try await select.orderBy("seq", .descending).limit(limit + 1).all()
         }
         var entries = try rows.map { row in
-            Entry(
+            (try row.decode(column: "seq", as: Int64.self), Entry(
                 id: try row.decode(column: "id", as: String.self),
                 occurredAt: try row.decode(column: "occurred_at", as: String.self),
                 actorID: try row.decode(column: "actor_id", as: String.self),
@@ -102,13 +99,13 @@ struct AuditController: Sendable {
                 changes: JSONText.value(try row.decode(column: "changes", as: String.self)),
                 requestID: try row.decode(column: "request_id", as: String?.self),
                 clientIP: try row.decode(column: "client_ip", as: String?.self)
-            )
+            ))
         }
         var next: String?
         if entries.count > limit {
             entries.removeLast()
-            next = entries.last.map { ListQuery.encodeCursor(time: $0.occurredAt, id: $0.id) }
+            next = entries.last.map { ListQuery.encodeCursor(sequence: $0.0) }
         }
-        return Page(entries: entries, nextCursor: next)
+        return Page(entries: entries.map(\.1), nextCursor: next)
     }
 }

@@ -4,6 +4,7 @@ import ZakOpsCore
 import ZakOpsStore
 
 /// A service account (an AI agent's identity) and its API keys. Keys are stored as SHA-256.
+/// Every change writes its audit entry in its own transaction.
 struct ServiceAccountRepository: Sendable {
     let database: Database
 
@@ -35,13 +36,18 @@ struct ServiceAccountRepository: Sendable {
         }
     }
 
-    func create(name: String, role: Role, now: Date) async throws -> Account {
-        let account = Account(id: PublicID.make("sa"), name: name, role: role.rawValue, isActive: true, createdAt: Timestamp.string(from: now))
+    func create(name: String, role: Role, by context: ChangeContext) async throws -> Account {
+        let account = Account(id: PublicID.make("sa"), name: name, role: role.rawValue, isActive: true, createdAt: Timestamp.string(from: context.time))
         try await database.transaction { sql in
             try await sql.insert(into: "service_accounts")
                 .columns("id", "name", "role", "is_active", "created_at", "updated_at")
                 .values(SQLBind(account.id), SQLBind(name), SQLBind(role.rawValue), SQLBind(true), SQLBind(account.createdAt), SQLBind(account.createdAt))
                 .run()
+            try await AuditLog.record(action: "service_account.created", targetKind: "service_account", targetID: account.id,
+                                      changes: ["name": FieldChange(before: nil, after: .string(name)),
+                                                "role": FieldChange(before: nil, after: .string(role.rawValue))],
+                                      context: context, in: sql)
+            try await context.recordResponse(status: 201, body: account, location: nil, in: sql)
         }
         return account
     }
@@ -70,15 +76,35 @@ struct ServiceAccountRepository: Sendable {
 
     /// Stores a new key's hash; the key itself is returned to the caller once and never again.
     /// `mintedBy` is the operator who asked for it: they may not approve what the key proposes.
-    func addKey(accountID: String, keyHash: String, mintedBy: String, now: Date) async throws -> String {
+    /// The recorded response of a key creation never holds the key: a replay gets `key: null`.
+    func addKey(accountID: String, keyHash: String, by context: ChangeContext) async throws -> String {
         let id = PublicID.make("key")
         try await database.transaction { sql in
+            guard try await sql.select().column("id").from("service_accounts").where("id", .equal, SQLBind(accountID)).first() != nil else {
+                throw AppError(.notFound)
+            }
             try await sql.insert(into: "api_keys")
                 .columns("id", "service_account_id", "key_hash", "created_at", "created_by")
-                .values(SQLBind(id), SQLBind(accountID), SQLBind(keyHash), SQLBind(Timestamp.string(from: now)), SQLBind(mintedBy))
+                .values(SQLBind(id), SQLBind(accountID), SQLBind(keyHash), SQLBind(Timestamp.string(from: context.time)), SQLBind(context.actorID))
                 .run()
+            try await AuditLog.record(action: "api_key.created", targetKind: "service_account", targetID: accountID,
+                                      changes: ["key_id": FieldChange(before: nil, after: .string(id))], context: context, in: sql)
+            try await context.recordResponse(status: 201, body: MintedKey(id: id, key: nil), location: nil, in: sql)
         }
         return id
+    }
+
+    /// A new key as the API answers it: the key itself only in the first response.
+    struct MintedKey: Sendable, Encodable {
+        let id: String
+        let key: String?
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(id, forKey: .id)
+            try container.encode(key, forKey: .key)
+        }
+        enum CodingKeys: String, CodingKey { case id, key }
     }
 
     /// The account's keys (ids and dates; never the key or its hash).
@@ -99,12 +125,16 @@ struct ServiceAccountRepository: Sendable {
 
     /// Disables the account and revokes every live key of it, in one transaction; false if
     /// there is no such account.
-    func disable(accountID: String, now: Date) async throws -> Bool {
+    func disable(accountID: String, by context: ChangeContext) async throws -> Bool {
         try await database.transaction { sql in
-            guard try await sql.select().column("id").from("service_accounts").where("id", .equal, SQLBind(accountID)).first() != nil else {
+            guard let row = try await sql.select().column("is_active").from("service_accounts").where("id", .equal, SQLBind(accountID)).first() else {
                 return false
             }
-            let stamp = Timestamp.string(from: now)
+            let stamp = Timestamp.string(from: context.time)
+            if try row.decode(column: "is_active", as: Bool.self) {
+                try await AuditLog.record(action: "service_account.disabled", targetKind: "service_account", targetID: accountID,
+                                          changes: ["is_active": FieldChange(before: .bool(true), after: .bool(false))], context: context, in: sql)
+            }
             try await sql.update("service_accounts").set("is_active", to: SQLBind(false)).set("updated_at", to: SQLBind(stamp))
                 .where("id", .equal, SQLBind(accountID)).run()
             try await sql.update("api_keys").set("revoked_at", to: SQLBind(stamp))
@@ -114,14 +144,16 @@ struct ServiceAccountRepository: Sendable {
     }
 
     /// Revokes a key of the account; false if the account has no such live key.
-    func revokeKey(accountID: String, keyID: String, now: Date) async throws -> Bool {
+    func revokeKey(accountID: String, keyID: String, by context: ChangeContext) async throws -> Bool {
         try await database.transaction { sql in
             let found = try await sql.select().column("id").from("api_keys")
                 .where("id", .equal, SQLBind(keyID)).where("service_account_id", .equal, SQLBind(accountID))
                 .where("revoked_at", .is, SQLLiteral.null).first() != nil
             if found {
-                try await sql.update("api_keys").set("revoked_at", to: SQLBind(Timestamp.string(from: now)))
+                try await sql.update("api_keys").set("revoked_at", to: SQLBind(Timestamp.string(from: context.time)))
                     .where("id", .equal, SQLBind(keyID)).run()
+                try await AuditLog.record(action: "api_key.revoked", targetKind: "service_account", targetID: accountID,
+                                          changes: ["key_id": FieldChange(before: .string(keyID), after: nil)], context: context, in: sql)
             }
             return found
         }

@@ -9,10 +9,11 @@ enum DealRepository {
     static let columns = ["id", "canonical_name", "display_name", "stage", "status", "broker_name", "broker_email",
                           "company_info", "asking_price", "ebitda", "revenue", "version", "created_at", "updated_at"]
 
-    static func insert(_ deal: Deal, createdBy: String, in sql: any SQLDatabase) async throws {
+    /// `sequence` is the deal's creation event's: its place in commit order, which lists follow.
+    static func insert(_ deal: Deal, createdBy: String, sequence: Int64, in sql: any SQLDatabase) async throws {
         try await sql.insert(into: "deals")
-            .columns(columns + ["created_by"])
-            .values(values(deal) + [SQLBind(createdBy)])
+            .columns(columns + ["created_by", "seq"])
+            .values(values(deal) + [SQLBind(createdBy), SQLBind(sequence)])
             .run()
     }
 
@@ -45,14 +46,15 @@ enum DealRepository {
     struct Page: Sendable {
         let deals: [Deal]
         /// Where the next page starts; nil on the last page.
-        let next: (createdAt: String, id: String)?
+        let next: Int64?
     }
 
-    /// Deals in creation order (then id), after the cursor: a stable order, so concurrent
-    /// inserts (which sort last) never make a page skip or repeat a deal.
-    static func list(stage: DealStage?, status: DealStatus?, text: String?, after cursor: (createdAt: String, id: String)?,
+    /// Deals in commit order of their creation, after the cursor: a deal whose transaction is
+    /// still open has a higher number than every committed one, so a reader paging through
+    /// while others insert never skips or repeats a deal.
+    static func list(stage: DealStage?, status: DealStatus?, text: String?, after cursor: Int64?,
                      limit: Int, in sql: any SQLDatabase) async throws -> Page {
-        var query = sql.select().columns(columns.map { SQLColumn($0) }).from("deals").where("deleted_at", .is, SQLLiteral.null)
+        var query = sql.select().columns((columns + ["seq"]).map { SQLColumn($0) }).from("deals").where("deleted_at", .is, SQLLiteral.null)
         if let stage { query = query.where("stage", .equal, SQLBind(stage.rawValue)) }
         if let status { query = query.where("status", .equal, SQLBind(status.rawValue)) }
         if let text {
@@ -62,20 +64,14 @@ enum DealRepository {
                     .orWhere(SQLFunction("lower", args: SQLColumn("display_name")), .like, SQLBind(pattern))
             }
         }
-        if let cursor {
-            query = query.where { group in
-                group.where("created_at", .greaterThan, SQLBind(cursor.createdAt))
-                    .orWhere { $0.where("created_at", .equal, SQLBind(cursor.createdAt)).where("id", .greaterThan, SQLBind(cursor.id)) }
-            }
+        if let cursor { query = query.where("seq", .greaterThan, SQLBind(cursor)) }
+        var rows = try await query.orderBy("seq").limit(limit + 1).all()
+        var next: Int64?
+        if rows.count > limit {
+            rows.removeLast()
+            next = try rows.last?.decode(column: "seq", as: Int64.self)
         }
-        let rows = try await query.orderBy("created_at").orderBy("id").limit(limit + 1).all()
-        var deals = try rows.map(deal)
-        var next: (String, String)?
-        if deals.count > limit {
-            deals.removeLast()
-            next = deals.last.map { ($0.createdAt, $0.id) }
-        }
-        return Page(deals: deals, next: next)
+        return Page(deals: try rows.map(deal), next: next)
     }
 
     private static func values(_ deal: Deal) -> [SQLBind] {

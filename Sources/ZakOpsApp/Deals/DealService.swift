@@ -27,10 +27,11 @@ struct DealService: Sendable {
             throw AppError.validation(field: "stage", problem: "a new deal starts at a working stage (inbound to closing)")
         }
         try await database.transaction { sql in
-            try await DealRepository.insert(deal, createdBy: context.actorID, in: sql)
+            let sequence = try await EventLog.append(Self.event("deal.created", deal), at: context.time, in: sql)
+            try await DealRepository.insert(deal, createdBy: context.actorID, sequence: sequence, in: sql)
             try await AuditLog.record(action: "deal.created", targetKind: "deal", targetID: deal.id,
                                       changes: DealChanges.between(nil, deal), context: context, in: sql)
-            try await EventLog.append(Self.event("deal.created", deal), at: context.time, in: sql)
+            try await context.recordResponse(status: 201, body: DealResponse(deal), location: "/api/deals/\(deal.id)", in: sql)
         }
         return deal
     }
@@ -42,7 +43,7 @@ struct DealService: Sendable {
         return deal
     }
 
-    func list(stage: DealStage?, status: DealStatus?, text: String?, after cursor: (createdAt: String, id: String)?, limit: Int) async throws -> DealRepository.Page {
+    func list(stage: DealStage?, status: DealStatus?, text: String?, after cursor: Int64?, limit: Int) async throws -> DealRepository.Page {
         try await database.read { sql in
             try await DealRepository.list(stage: stage, status: status, text: text, after: cursor, limit: limit, in: sql)
         }

@@ -107,9 +107,9 @@ struct DealsController: Sendable {
             guard cleaned.count <= 200 else { throw AppError.validation(field: "q", problem: "must be at most 200 characters") }
             text = cleaned.isEmpty ? nil : cleaned
         }
-        let cursor = try ListQuery.cursor(request, idPrefix: "DEAL-").map { (createdAt: $0.time, id: $0.id) }
+        let cursor = try ListQuery.cursor(request)
         let page = try await service.list(stage: stage, status: status, text: text, after: cursor, limit: limit)
-        return ListResponse(deals: page.deals.map(DealResponse.init), nextCursor: page.next.map { ListQuery.encodeCursor(time: $0.createdAt, id: $0.id) })
+        return ListResponse(deals: page.deals.map(DealResponse.init), nextCursor: page.next.map { ListQuery.encodeCursor(sequence: $0) })
     }
 
     static func id(_ context: AppRequestContext) throws -> String {

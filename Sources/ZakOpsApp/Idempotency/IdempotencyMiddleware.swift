@@ -12,8 +12,9 @@ import ZakOpsHTTP
 /// principal, so two principals' keys never collide. A request that fails gives its key back,
 /// so that it can be retried.
 ///
-/// Limit: the response is recorded after the change commits; if the process dies in between,
-/// the key stays "in progress" (409) until it expires.
+/// The creating routes record their response in the transaction of the change
+/// (`ChangeContext.recordResponse`): the key is answered exactly when the change committed, even
+/// if the process dies right after.
 struct IdempotencyMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     static let header = HTTPField.Name("Idempotency-Key")!
@@ -21,12 +22,20 @@ struct IdempotencyMiddleware: RouterMiddleware {
 
     let store: IdempotencyStore
     let clock: any AppClock
-    /// The creating routes (`/api/deals`, later `/api/actions`).
-    let paths: Set<String>
+    /// The creating routes, `*` standing for one path segment (`/api/admin/service-accounts/*/keys`).
+    let paths: [String]
+
+    func matches(_ path: String) -> Bool {
+        let segments = path.split(separator: "/")
+        return paths.contains { pattern in
+            let parts = pattern.split(separator: "/")
+            return parts.count == segments.count && zip(parts, segments).allSatisfy { $0 == "*" || $0 == $1 }
+        }
+    }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = "/" + request.uri.path.split(separator: "/").joined(separator: "/")
-        guard request.method == .post, paths.contains(path), let key = request.headers[Self.header], let principal = context.principal else {
+        guard request.method == .post, matches(path), let key = request.headers[Self.header], let principal = context.principal else {
             return try await next(request, context)
         }
         guard (1...255).contains(key.utf8.count), key.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
@@ -34,7 +43,8 @@ struct IdempotencyMiddleware: RouterMiddleware {
         }
         let body = try await request.body.collect(upTo: context.bodyLimit)
         let hash = Digest.sha256Hex(Array("POST \(path)\n".utf8) + Array(body.readableBytesView))
-        switch try await store.claim(principalID: principal.id, key: key, requestHash: hash, now: clock.now()) {
+        let claim = IdempotencyClaim(principalID: principal.id, key: key)
+        switch try await store.claim(claim, requestHash: hash, now: clock.now()) {
         case .replay(let status, let text, let location):
             var headers: HTTPFields = [.contentType: "application/json; charset=utf-8", Self.replayed: "true"]
             if let location { headers[.location] = location }
@@ -48,25 +58,27 @@ struct IdempotencyMiddleware: RouterMiddleware {
         }
         var forwarded = request
         forwarded.body = RequestBody(buffer: body)
+        var claimedContext = context
+        claimedContext.idempotencyClaim = claim
         let response: Response
         do {
-            response = try await next(forwarded, context)
+            response = try await next(forwarded, claimedContext)
         } catch {
-            try? await store.release(principalID: principal.id, key: key)
+            try? await store.release(claim)
             throw error
         }
         guard (200..<300).contains(response.status.code) else {
-            try? await store.release(principalID: principal.id, key: key)
+            try? await store.release(claim)
             return response
         }
+        // Every creating route records in its transaction; this catches one that did not.
         let collector = BodyCollector()
-        var response2 = response
+        var collected = response
         try await response.body.write(collector)
         let bytes = collector.buffer
-        try await store.complete(principalID: principal.id, key: key, status: response.status.code,
-                                 body: String(buffer: bytes), location: response.headers[.location])
-        response2.body = ResponseBody(byteBuffer: bytes)
-        return response2
+        try await store.recordIfOpen(claim, status: response.status.code, body: String(buffer: bytes), location: response.headers[.location])
+        collected.body = ResponseBody(byteBuffer: bytes)
+        return collected
     }
 }
 

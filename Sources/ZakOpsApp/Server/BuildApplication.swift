@@ -218,7 +218,8 @@ public func buildApplication(
     middlewares.append(RefusedCredentialMiddleware())
     middlewares.append(CSRFMiddleware(keys: components.keys, trustedOrigins: components.trustedOrigins))
     middlewares.append(IdempotencyMiddleware(store: IdempotencyStore(database: components.database), clock: components.clock,
-                                             paths: ["/api/deals", "/api/actions"]))
+                                             paths: ["/api/deals", "/api/actions", "/api/admin/service-accounts",
+                                                     "/api/admin/service-accounts/*/keys"]))
     let isPlain = scheme == .http
     // With TLS on, the TLS listener decides when the server is started.
     let marksStartup = isPlain == (settings.tlsCertFile == nil)
