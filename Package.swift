@@ -115,7 +115,7 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
-            resources: [.copy("Auth/Resources/common-passwords.txt")],
+            resources: [.copy("Auth/Resources/common-passwords.txt"), .copy("OpenAPI/openapi.json")],
             swiftSettings: upcoming
         ),
         .executableTarget(

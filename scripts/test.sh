@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the whole ZakOps test suite twice: on SQLite and on a throwaway PostgreSQL server.
+# Runs the whole ZakOps test suite twice: on SQLite and on a throwaway PostgreSQL server; then
+# checks the running server against its OpenAPI document on both (scripts/contract.sh).
 #
 # Installs PostgreSQL from Debian's packages when it is missing, starts it on 127.0.0.1 in a
 # temporary folder with a password generated for this run, and stops and removes it on exit.
@@ -27,7 +28,14 @@ ZAKOPS_TEST_DATABASE=sqlite swift test --skip-build || status=1
 log "test suite on PostgreSQL"
 ZAKOPS_TEST_DATABASE=postgres swift test --skip-build || status=1
 
+# The OpenAPI contract against a live server, on each database (schemathesis, from PyPI).
+log "OpenAPI contract on SQLite"
+scripts/contract.sh sqlite || status=1
+log "OpenAPI contract on PostgreSQL"
+"$PG_BIN/psql" -q "$ZAKOPS_TEST_POSTGRES_URL" -c "CREATE DATABASE zakops_contract" || die "could not create the contract database"
+scripts/contract.sh "${ZAKOPS_TEST_POSTGRES_URL%/*}/zakops_contract" || status=1
+
 if [ "$status" -ne 0 ]; then
   die "tests failed (see above)"
 fi
-log "all tests passed on SQLite and PostgreSQL"
+log "all tests and the OpenAPI contract passed on SQLite and PostgreSQL"

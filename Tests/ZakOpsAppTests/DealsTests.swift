@@ -93,6 +93,8 @@ struct DealsTests {
         (#"{"canonical_name":"X","stage":"closed_won"}"#, "stage"),
         (#"{"canonical_name":"X","company_info":{"a":{"b":{"c":{"d":{"e":{"f":1}}}}}}}"#, "company_info"),
         (#"{"display_name":"X"}"#, "canonical_name"),
+        (#"{"canonical_name":"X","broker":{}}"#, "broker"),
+        (#"{"canonical_name":"X","broker":{"name":null,"email":null}}"#, "broker"),
     ])
     func badInput(body: String, field: String) async throws {
         try await TestServer.run { server in
@@ -309,10 +311,12 @@ struct DealsTests {
                 let encoded = payload.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
                 for uri in ["/api/deals/\(encoded)", "/api/deals/DEAL-\(encoded)", "/api/deals?q=\(encoded)", "/api/deals?stage=\(encoded)",
                             "/api/deals?status=\(encoded)", "/api/deals?cursor=\(encoded)", "/api/deals?limit=\(encoded)",
-                            "/api/deals/\(id)/events?x=\(encoded)"] {
+                            "/api/deals/\(id)/events?x=\(encoded)", "/api/deals?q=%00\(encoded)"] {
                     let response = try await server.client.execute(uri: uri, method: .get, headers: session.headers(json: false))
                     #expect(response.status.code < 500, "\(uri)")
-                    if uri.hasPrefix("/api/deals?q=") {
+                    if uri.hasPrefix("/api/deals?q=%00") {
+                        #expect(response.status == .badRequest, "a NUL byte in q is refused before any query")
+                    } else if uri.hasPrefix("/api/deals?q=") {
                         #expect((try Self.json(response)["deals"] as? [Any])?.isEmpty == true, "a payload in q matches nothing")
                     }
                 }

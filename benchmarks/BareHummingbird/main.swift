@@ -1,11 +1,38 @@
+import Foundation
 import Hummingbird
 
-// The baseline of benchmarks/http.sh: a bare Hummingbird route with no middleware,
-// answering the same body as ZakOps's /health/live.
+// The baseline of the benchmarks: bare Hummingbird routes with no middleware.
+// - /health/live answers the same body as ZakOps's (benchmarks/http.sh);
+// - /bare/deal encodes a deal-shaped value with Hummingbird's JSON encoding on every request,
+//   the "bare Hummingbird JSON route" of benchmarks/api.sh.
+struct Metrics: Codable {
+    let asking_price: String?
+    let ebitda: String?
+    let revenue: String?
+}
+
+struct Deal: ResponseEncodable, Codable {
+    let id: String
+    let canonical_name: String
+    let display_name: String
+    let stage: String
+    let status: String
+    let company_info: [String: String]
+    let metrics: Metrics
+    let version: Int
+    let created_at: String
+    let updated_at: String
+}
+
 let port = Int(CommandLine.arguments.dropFirst().first ?? "8091") ?? 8091
 let router = Router()
 router.get("/health/live") { _, _ in
     Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: .init(string: #"{"status":"ok"}"#)))
+}
+router.get("/bare/deal") { _, _ in
+    Deal(id: "DEAL-ABCDEFGHIJKLMNOP", canonical_name: "Benchmark deal", display_name: "Benchmark deal", stage: "screening", status: "active",
+         company_info: ["sector": "software", "region": "EMEA"], metrics: Metrics(asking_price: "1000000.00", ebitda: "250000.00", revenue: nil),
+         version: 1, created_at: "2026-11-29T12:00:00.000Z", updated_at: "2026-11-29T12:00:00.000Z")
 }
 let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)))
 try await app.runService()

@@ -74,7 +74,7 @@ enum ActionType: String, Sendable, CaseIterable, Codable {
             }
             try text("reason", max: 200, required: false)
             // The same rule the transition applies when the action is approved.
-            if case .string(let reason) = fields["reason"] { _ = try DealValidation.name(reason, field: "inputs.reason") }
+            if case .string(let reason) = fields["reason"] { _ = try Validate.name(reason, field: "inputs.reason") }
         }
     }
 }

@@ -25,7 +25,7 @@ struct ActionService: Sendable {
     }
 
     func propose(_ proposal: Proposal, by context: ChangeContext) async throws -> Action {
-        let title = try DealValidation.name(proposal.title, field: "title")
+        let title = try Validate.name(proposal.title, field: "title")
         guard !proposal.summary.isEmpty, proposal.summary.count <= 5_000, !JSONValue.string(proposal.summary).hasControlCharacters else {
             throw AppError.validation(field: "summary", problem: "must be text of 1 to 5000 characters")
         }

@@ -76,7 +76,7 @@ struct ActionsController: Sendable {
         }
         routes.post("/api/actions/{id}/reject", .permission(.actionsApprove)) { request, context in
             let input = try await request.decodeStrictJSON(as: RejectRequest.self, context: context)
-            let reason = try DealValidation.name(input.reason, field: "reason")
+            let reason = try Validate.name(input.reason, field: "reason")
             return try await decide(context, approve: false, reason: reason)
         }
     }

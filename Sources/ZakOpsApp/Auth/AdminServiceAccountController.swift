@@ -29,7 +29,7 @@ struct AdminServiceAccountController: Sendable {
     func register(on routes: SecuredRoutes) {
         routes.post("/api/admin/service-accounts", .permission(.adminUsers)) { request, context in
             let input = try await request.decodeStrictJSON(as: CreateRequest.self, context: context)
-            let name = try DealValidation.name(input.name, field: "name")
+            let name = try Validate.name(input.name, field: "name")
             let account = try await repository.create(name: name, role: input.role, by: try change(context))
             context.logger.notice("security event", metadata: ["event": "service_account_created", "service_account_id": .string(account.id)])
             return EditedResponse(status: .created, response: account)

@@ -187,22 +187,3 @@ struct AuthController: Sendable {
     }
 
 }
-
-/// Field checks shared by the controllers. Errors name the field and the rule, never the value.
-enum Validate {
-    static func length(_ value: String, field: String, min: Int = 0, max: Int) throws {
-        if value.count < min { throw AppError.validation(field: field, problem: min == 1 ? "must not be empty" : "must be at least \(min) characters") }
-        if value.count > max { throw AppError.validation(field: field, problem: "must be at most \(max) characters") }
-    }
-
-    /// Printable ASCII only: SQL `lower()` (which finds the account) and Swift's `lowercased()`
-    /// (which keys the login limits) agree on ASCII, and on nothing else — with non-ASCII,
-    /// `admİn@…` could reach `admin@…`'s account under a limit of its own.
-    static func email(_ value: String, field: String) throws {
-        try length(value, field: field, min: 3, max: 254)
-        let parts = value.split(separator: "@", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty, value.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
-            throw AppError.validation(field: field, problem: "must be an e-mail address")
-        }
-    }
-}

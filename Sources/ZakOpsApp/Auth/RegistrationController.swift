@@ -25,13 +25,13 @@ struct RegistrationController: Sendable {
             guard enabled else { throw AppError(.notFound) }
             let input = try await request.decodeJSON(as: RegisterRequest.self, context: context)
             try Validate.email(input.email, field: "email")
-            try Validate.length(input.name, field: "name", min: 1, max: 100)
+            let name = try Validate.name(input.name, field: "name", max: 100)
             try Validate.length(input.password, field: "password", max: 1024)
             try PasswordPolicy.validate(input.password, email: input.email, field: "password")
             let hash = try await hasher.hash(input.password)
-            let id = try await repository.insertOperator(email: input.email, name: input.name, role: .viewer, passwordHash: hash, mustResetPassword: false, now: clock.now())
+            let id = try await repository.insertOperator(email: input.email, name: name, role: .viewer, passwordHash: hash, mustResetPassword: false, now: clock.now())
             logger.notice("security event", metadata: ["event": "operator_registered", "operator_id": .string(id)])
-            return EditedResponse(status: .created, response: AuthController.OperatorResponse(id: id, email: input.email, name: input.name, role: Role.viewer.rawValue))
+            return EditedResponse(status: .created, response: AuthController.OperatorResponse(id: id, email: input.email, name: name, role: Role.viewer.rawValue))
         }
     }
 }

@@ -180,20 +180,12 @@ enum DealValidation {
     /// Money figures: at most a quadrillion in either direction.
     static let moneyLimit = Decimal(string: "1000000000000000")!
 
-    static func name(_ value: String, field: String) throws -> String {
-        let trimmed = value.trimmingCharacters(in: .whitespaces)
-        guard !trimmed.isEmpty, trimmed.count <= 200 else {
-            throw AppError.validation(field: field, problem: "must be 1 to 200 characters")
-        }
-        guard !trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || $0.properties.generalCategory == .format && $0.value != 0x200D }) else {
-            throw AppError.validation(field: field, problem: "must not contain control characters")
-        }
-        return trimmed
-    }
-
     static func broker(_ broker: Broker?) throws -> Broker? {
         guard let broker else { return nil }
-        let name = try broker.name.map { try Self.name($0, field: "broker.name") }
+        guard broker.name != nil || broker.email != nil else {
+            throw AppError.validation(field: "broker", problem: "needs a name or an e-mail address (null removes the broker)")
+        }
+        let name = try broker.name.map { try Validate.name($0, field: "broker.name") }
         if let email = broker.email { try Validate.email(email, field: "broker.email") }
         return Broker(name: name, email: broker.email)
     }

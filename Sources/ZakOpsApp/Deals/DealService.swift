@@ -14,8 +14,8 @@ struct DealService: Sendable {
     }
 
     func create(_ input: CreateDealRequest, by context: ChangeContext) async throws -> Deal {
-        let name = try DealValidation.name(input.canonicalName, field: "canonical_name")
-        let display = try input.displayName.map { try DealValidation.name($0, field: "display_name") } ?? name
+        let name = try Validate.name(input.canonicalName, field: "canonical_name")
+        let display = try input.displayName.map { try Validate.name($0, field: "display_name") } ?? name
         let stamp = Timestamp.string(from: context.time)
         let deal = Deal(
             id: Self.newID(), canonicalName: name, displayName: display,
@@ -52,8 +52,8 @@ struct DealService: Sendable {
     /// Applies a partial update if the deal is still at `expectedVersion` (else 412, nothing
     /// changes). A request that changes nothing writes nothing.
     func update(_ id: String, _ input: UpdateDealRequest, expectedVersion: Int, by context: ChangeContext) async throws -> Deal {
-        let name = try input.canonicalName.map { try DealValidation.name($0, field: "canonical_name") }
-        let display = try input.displayName.map { try DealValidation.name($0, field: "display_name") }
+        let name = try input.canonicalName.map { try Validate.name($0, field: "canonical_name") }
+        let display = try input.displayName.map { try Validate.name($0, field: "display_name") }
         let broker = try input.broker.map { try DealValidation.broker($0) }
         let info = try input.companyInfo.map { try DealValidation.companyInfo($0) }
         let metrics = try input.metrics.map { patch in
@@ -104,7 +104,7 @@ struct DealService: Sendable {
     /// Moves the deal along the pipeline. Asking for the current stage changes nothing; a move
     /// the pipeline does not allow is 422 naming the valid next stages.
     func transition(_ id: String, to target: DealStage, reason: String?, by context: ChangeContext) async throws -> Deal {
-        let reason = try reason.map { try DealValidation.name($0, field: "reason") }
+        let reason = try reason.map { try Validate.name($0, field: "reason") }
         return try await database.transaction { sql in
             try await Self.applyTransition(id, to: target, reason: reason, by: context, in: sql)
         }

@@ -105,6 +105,9 @@ struct DealsController: Sendable {
             // LIKE's wildcards are taken as text the user cannot mean: dropped.
             let cleaned = value.filter { $0 != "%" && $0 != "_" && $0 != "\\" }.trimmingCharacters(in: .whitespaces)
             guard cleaned.count <= 200 else { throw AppError.validation(field: "q", problem: "must be at most 200 characters") }
+            guard !JSONValue.string(cleaned).hasControlCharacters, !cleaned.unicodeScalars.contains(where: { $0 == "\t" || $0 == "\n" || $0 == "\r" }) else {
+                throw AppError.validation(field: "q", problem: "must not contain control characters")
+            }
             text = cleaned.isEmpty ? nil : cleaned
         }
         let cursor = try ListQuery.cursor(request)

@@ -39,13 +39,13 @@ struct HealthController: Sendable {
     }
 
     private static func ok() -> Response {
-        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: .init(string: #"{"status":"ok"}"#)))
+        Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: .init(string: #"{"status":"ok"}"#)))
     }
 
     private static func failing(_ check: String) throws -> Response {
         Response(
             status: .serviceUnavailable,
-            headers: [.contentType: "application/json"],
+            headers: [.contentType: "application/json; charset=utf-8"],
             body: .init(byteBuffer: .init(string: #"{"status":"unavailable","failing":"\#(check)"}"#))
         )
     }

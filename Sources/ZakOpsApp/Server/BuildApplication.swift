@@ -136,6 +136,7 @@ public func buildRouter(
     let routes = SecuredRoutes(router: router, registry: registry)
     let migrations = try MigrationRunner(database: components.database, logger: components.logger)
     HealthController(database: components.database, migrations: migrations, startup: startup).register(on: router)
+    try OpenAPIController().register(on: router)
     AuthController(service: components.auth, repository: components.identity, keys: components.keys,
                    sessionMaxAge: Int(components.settings.sessionMaxAge.components.seconds),
                    accountLimit: components.settings.rateLimitEnabled ? (components.limiter, components.loginAccountPolicy) : nil)
