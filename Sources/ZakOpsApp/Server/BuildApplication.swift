@@ -187,11 +187,11 @@ public func buildApplication(
     switch listener {
     case .plain:
         scheme = .http
-        server = .http1(configuration: .init(idleTimeout: .seconds(30)))
+        server = .http1(configuration: .init(idleTimeout: TimeAmount(settings.httpIdleTimeout)))
         port = settings.httpPort
     case .tls(let certificates):
         scheme = .https
-        server = try .tls(.http1(configuration: .init(idleTimeout: .seconds(30))), tlsConfiguration: certificates.serverConfiguration())
+        server = try .tls(.http1(configuration: .init(idleTimeout: TimeAmount(settings.httpIdleTimeout))), tlsConfiguration: certificates.serverConfiguration())
         port = settings.httpsPort
     }
     var middlewares: [any MiddlewareProtocol<Request, Response, AppRequestContext>] = [

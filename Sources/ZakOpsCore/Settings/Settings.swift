@@ -12,6 +12,8 @@ public struct Settings: Sendable {
     /// Upper bound for acquiring a connection and running one statement before the request
     /// fails with 503 `DATABASE_UNAVAILABLE`.
     public var databaseTimeout: Duration = .seconds(5)
+    /// How long an idle keep-alive connection stays open (`HTTP_IDLE_TIMEOUT_SECONDS`).
+    public var httpIdleTimeout: Duration = .seconds(30)
     /// PostgreSQL `statement_timeout`: the longest any one request-path statement may run.
     public var databaseStatementTimeout: Duration = .seconds(30)
     public var authRequired: Bool = true

@@ -23,6 +23,7 @@ public struct SettingsLoader: Sendable {
         }
         if let size = try int("DATABASE_POOL_SIZE", in: 1...500) { settings.databasePoolSize = size }
         if let seconds = try int("DATABASE_TIMEOUT_SECONDS", in: 1...300) { settings.databaseTimeout = .seconds(seconds) }
+        if let seconds = try int("HTTP_IDLE_TIMEOUT_SECONDS", in: 1...3600) { settings.httpIdleTimeout = .seconds(seconds) }
         if let seconds = try int("DATABASE_STATEMENT_TIMEOUT_SECONDS", in: 1...3600) { settings.databaseStatementTimeout = .seconds(seconds) }
         if let value = try bool("AUTH_REQUIRED") { settings.authRequired = value }
         if let value = try bool("DEBUG") { settings.debug = value }

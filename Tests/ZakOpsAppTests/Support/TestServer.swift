@@ -36,6 +36,10 @@ struct TestServer {
         // Generous: the whole suite runs in parallel on two cores, and a lease can wait behind
         // a busy machine. Tests of the timeout itself set their own.
         settings.databaseTimeout = .seconds(10)
+        // The live test client opens its connection when a test starts; a test that spends
+        // longer than the production idle timeout before its first request (bcrypt under the
+        // whole suite's load) would find it closed.
+        settings.httpIdleTimeout = .seconds(600)
         settings.logLevel = .debug
         settings.passwordHashCost = 10
         // Tests of other features send many requests from one address and fail many logins on
