@@ -56,6 +56,27 @@ enum EventLog {
             .values(SQLBind(sequence), SQLBind(Timestamp.string(from: time)), SQLBind(event.type),
                     SQLBind(event.subjectKind), SQLBind(event.subjectID), SQLBind(event.payload))
             .run()
+        try await enqueueWebhooks(event, sequence: sequence, at: time, in: sql)
         return sequence
+    }
+
+    /// The body a webhook receives (Standard Webhooks' `type`, `timestamp`, `data`).
+    struct WebhookBody: Encodable {
+        let type: String
+        let timestamp: String
+        let sequence: Int64
+        let data: JSONValue
+    }
+
+    /// One outbox row per subscribed webhook, in the event's transaction: what is committed is
+    /// delivered, later, at least once.
+    private static func enqueueWebhooks(_ event: Event, sequence: Int64, at time: Date, in sql: any SQLDatabase) async throws {
+        let webhooks = try await WebhookRepository.all(activeOnly: true, in: sql).filter { $0.wants(event.type) }
+        guard !webhooks.isEmpty else { return }
+        let body = try JSONText.encode(WebhookBody(type: event.type, timestamp: Timestamp.string(from: time), sequence: sequence,
+                                                   data: JSONText.value(event.payload)))
+        for webhook in webhooks {
+            try await OutboxRepository.enqueue(consumer: webhook.consumer, eventType: event.type, payload: body, at: time, in: sql)
+        }
     }
 }

@@ -95,11 +95,30 @@ public struct AppComponents: Sendable {
         settings.publicBaseURL ?? "http://\(settings.httpHost):\(settings.httpPort)"
     }
 
-    /// Background services of the application: the PostgreSQL pool and the rate-limit janitor.
+    /// Background services of the application: the PostgreSQL pool, the rate-limit janitor and
+    /// (unless `OUTBOX_PROCESSOR=false`) an outbox processor.
     var services: [any Service] {
         var services: [any Service] = database.service.map { [$0] } ?? []
         services.append(RateLimitJanitor(database: database, clock: clock, logger: logger))
+        if settings.outboxProcessor { services.append(outboxProcessor) }
         return services
+    }
+
+    /// Where webhooks may go (https only in production; private addresses only when allowed).
+    var webhookPolicy: WebhookAddressPolicy {
+        WebhookAddressPolicy(requireHTTPS: settings.isProduction, allowPrivate: settings.webhookAllowPrivate)
+    }
+
+    var outboxProcessor: OutboxProcessor {
+        OutboxProcessor(
+            database: database, clock: clock, logger: logger,
+            deliverer: WebhookDeliverer(client: WebhookDeliverer.client, policy: webhookPolicy,
+                                        timeout: .seconds(Int64(settings.webhookTimeoutSeconds)), database: database),
+            backoff: OutboxBackoff(base: TimeInterval(settings.outboxBaseBackoffSeconds), maximum: TimeInterval(settings.outboxMaxBackoffSeconds),
+                                   maxAttempts: settings.outboxMaxAttempts),
+            batchSize: settings.outboxBatchSize, lease: TimeInterval(settings.outboxLeaseSeconds),
+            pollInterval: .milliseconds(settings.outboxPollIntervalMilliseconds)
+        )
     }
 
     /// What SIGHUP re-reads: the key ring, when the session secret comes from a file.
@@ -151,6 +170,8 @@ public func buildRouter(
         .register(on: routes)
     AuditController(database: components.database).register(on: routes)
     ActionsController(service: components.actions, clock: components.clock).register(on: routes)
+    WebhooksController(database: components.database, clock: components.clock, policy: components.webhookPolicy).register(on: routes)
+    OutboxAdminController(database: components.database, clock: components.clock).register(on: routes)
     RegistrationController(repository: components.identity, hasher: components.hasher, clock: components.clock,
                            enabled: components.settings.allowRegistration, logger: components.logger).register(on: routes)
     extraRoutes(router)
@@ -220,7 +241,7 @@ public func buildApplication(
     middlewares.append(CSRFMiddleware(keys: components.keys, trustedOrigins: components.trustedOrigins))
     middlewares.append(IdempotencyMiddleware(store: IdempotencyStore(database: components.database), clock: components.clock,
                                              paths: ["/api/deals", "/api/actions", "/api/admin/service-accounts",
-                                                     "/api/admin/service-accounts/*/keys"]))
+                                                     "/api/admin/service-accounts/*/keys", "/api/admin/webhooks"]))
     let isPlain = scheme == .http
     // With TLS on, the TLS listener decides when the server is started.
     let marksStartup = isPlain == (settings.tlsCertFile == nil)

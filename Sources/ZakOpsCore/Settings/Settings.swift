@@ -41,6 +41,22 @@ public struct Settings: Sendable {
     public var healthOnHTTP: Bool = false
     /// How long a proposed action waits for a decision before it expires (`ACTION_APPROVAL_TTL_HOURS`).
     public var actionApprovalTTL: Duration = .seconds(72 * 60 * 60)
+    /// Outbox retries: exponential with jitter from the base to the maximum; dead after the
+    /// last attempt (`OUTBOX_BASE_BACKOFF_SECONDS`, `OUTBOX_MAX_BACKOFF_SECONDS`, `OUTBOX_MAX_ATTEMPTS`).
+    public var outboxBaseBackoffSeconds = 5
+    public var outboxMaxBackoffSeconds = 300
+    public var outboxMaxAttempts = 5
+    /// How often an idle processor looks for due rows (`OUTBOX_POLL_INTERVAL_MS`).
+    public var outboxPollIntervalMilliseconds = 1_000
+    /// Rows per claim (`OUTBOX_BATCH_SIZE`) and how long a claim holds (`OUTBOX_LEASE_SECONDS`).
+    public var outboxBatchSize = 50
+    public var outboxLeaseSeconds = 60
+    /// Whether `serve` runs an outbox processor (`OUTBOX_PROCESSOR`; `zakops outbox work` runs one alone).
+    public var outboxProcessor = true
+    /// Webhooks may target private, loopback and link-local addresses (`WEBHOOK_ALLOW_PRIVATE`; development and tests only).
+    public var webhookAllowPrivate = false
+    /// Total time allowed for one webhook delivery (`WEBHOOK_TIMEOUT_SECONDS`).
+    public var webhookTimeoutSeconds = 10
     /// Rate limits (`RATE_LIMIT_ENABLED`); preflight refuses a production start without them.
     public var rateLimitEnabled: Bool = true
     /// Unsafe `/api/auth/*` requests per client IP per minute, and logins per account per minute.

@@ -42,6 +42,15 @@ public struct SettingsLoader: Sendable {
             throw SettingsError(setting: settings.tlsCertFile == nil ? "TLS_CERT_FILE" : "TLS_KEY_FILE", reason: "TLS_CERT_FILE and TLS_KEY_FILE must be set together")
         }
         if let hours = try int("ACTION_APPROVAL_TTL_HOURS", in: 1...720) { settings.actionApprovalTTL = .seconds(hours * 3600) }
+        if let value = try int("OUTBOX_BASE_BACKOFF_SECONDS", in: 1...3600) { settings.outboxBaseBackoffSeconds = value }
+        if let value = try int("OUTBOX_MAX_BACKOFF_SECONDS", in: 1...86_400) { settings.outboxMaxBackoffSeconds = value }
+        if let value = try int("OUTBOX_MAX_ATTEMPTS", in: 1...100) { settings.outboxMaxAttempts = value }
+        if let value = try int("OUTBOX_POLL_INTERVAL_MS", in: 10...60_000) { settings.outboxPollIntervalMilliseconds = value }
+        if let value = try int("OUTBOX_BATCH_SIZE", in: 1...1_000) { settings.outboxBatchSize = value }
+        if let value = try int("OUTBOX_LEASE_SECONDS", in: 5...3600) { settings.outboxLeaseSeconds = value }
+        if let value = try bool("OUTBOX_PROCESSOR") { settings.outboxProcessor = value }
+        if let value = try bool("WEBHOOK_ALLOW_PRIVATE") { settings.webhookAllowPrivate = value }
+        if let value = try int("WEBHOOK_TIMEOUT_SECONDS", in: 1...120) { settings.webhookTimeoutSeconds = value }
         if let value = try bool("HEALTH_ON_HTTP") { settings.healthOnHTTP = value }
         if let value = try bool("RATE_LIMIT_ENABLED") { settings.rateLimitEnabled = value }
         if let value = try int("RATE_LIMIT_AUTH_PER_MINUTE", in: 1...1_000_000) { settings.rateLimitAuthPerMinute = value }

@@ -48,6 +48,10 @@ struct TestServer {
         settings.rateLimitAuthPerMinute = 100_000
         settings.rateLimitAPIPerMinute = 100_000
         settings.loginBackoffEnabled = false
+        // The outbox tests run their processor by hand (`OutboxProcessor.runOnce`), so that a
+        // background one never races them; they point webhooks at a local receiver.
+        settings.outboxProcessor = false
+        settings.webhookAllowPrivate = true
         return settings
     }
 

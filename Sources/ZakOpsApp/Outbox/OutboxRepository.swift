@@ -1,0 +1,93 @@
+import Foundation
+import SQLKit
+import ZakOpsCore
+import ZakOpsStore
+
+/// The `outbox` table: rows are written in the transaction of the change that caused them,
+/// claimed with a lease by processors, then delivered, retried later, or dead (the DLQ).
+enum OutboxRepository {
+    /// Adds a row inside the caller's transaction; returns its id.
+    @discardableResult
+    static func enqueue(consumer: String, eventType: String, payload: String, at time: Date, in sql: any SQLDatabase) async throws -> String {
+        let stamp = Timestamp.string(from: time)
+        let id = "msg_" + RandomToken.base32(RandomToken.bytes(16))
+        try await sql.insert(into: "outbox")
+            .columns("id", "consumer", "event_type", "payload", "status", "attempts", "next_attempt_at", "created_at")
+            .values(SQLBind(id), SQLBind(consumer), SQLBind(eventType), SQLBind(payload),
+                    SQLBind(OutboxRow.Status.pending.rawValue), SQLBind(0), SQLBind(stamp), SQLBind(stamp))
+            .run()
+        return id
+    }
+
+    /// Claims up to `limit` rows that are due — pending and past their time, or processing with
+    /// an expired lease (their processor died) — and leases them until `now + lease`.
+    static func claim(limit: Int, lease: TimeInterval, now: Date, in database: Database) async throws -> [OutboxRow] {
+        let stamp = Timestamp.string(from: now)
+        let leaseEnd = Timestamp.string(from: now.addingTimeInterval(lease))
+        return try await database.transaction { sql in
+            let rows = try await sql.select().columns(OutboxRow.columns.map { SQLColumn($0) }).from("outbox")
+                .where { group in
+                    group.where { $0.where("status", .equal, SQLBind(OutboxRow.Status.pending.rawValue)).where("next_attempt_at", .lessThanOrEqual, SQLBind(stamp)) }
+                        .orWhere { $0.where("status", .equal, SQLBind(OutboxRow.Status.processing.rawValue)).where("lease_expires_at", .lessThan, SQLBind(stamp)) }
+                }
+                .orderBy("next_attempt_at").limit(limit)
+                .lockingClause(ForUpdateSkipLocked())
+                .all().map(OutboxRow.init(row:))
+            guard !rows.isEmpty else { return [] }
+            try await sql.update("outbox").set("status", to: SQLBind(OutboxRow.Status.processing.rawValue))
+                .set("lease_expires_at", to: SQLBind(leaseEnd))
+                .where("id", .in, rows.map(\.id)).run()
+            return rows.map { row in
+                var claimed = row
+                claimed.status = .processing
+                return claimed
+            }
+        }
+    }
+
+    static func markDelivered(_ id: String, at now: Date, in database: Database) async throws {
+        try await database.autocommit { sql in
+            try await sql.update("outbox").set("status", to: SQLBind(OutboxRow.Status.delivered.rawValue))
+                .set("delivered_at", to: SQLBind(Timestamp.string(from: now))).set("lease_expires_at", to: SQLLiteral.null)
+                .set("attempts", to: SQLBinaryExpression(SQLColumn("attempts"), .add, SQLLiteral.numeric("1")))
+                .where("id", .equal, SQLBind(id)).where("status", .equal, SQLBind(OutboxRow.Status.processing.rawValue)).run()
+        }
+    }
+
+    /// Records a failed attempt: back to pending after the backoff, or dead after the last one.
+    /// Returns whether the row is now dead.
+    @discardableResult
+    static func markFailed(_ row: OutboxRow, error: String, backoff: OutboxBackoff, at now: Date, in database: Database) async throws -> Bool {
+        let attempts = row.attempts + 1
+        let dead = backoff.isDead(afterFailures: attempts)
+        let next = dead ? now : now.addingTimeInterval(backoff.delay(afterFailures: attempts))
+        try await database.autocommit { sql in
+            try await sql.update("outbox")
+                .set("status", to: SQLBind((dead ? OutboxRow.Status.dead : .pending).rawValue))
+                .set("attempts", to: SQLBind(attempts)).set("next_attempt_at", to: SQLBind(Timestamp.string(from: next)))
+                .set("last_error", to: SQLBind(Self.sanitized(error))).set("lease_expires_at", to: SQLLiteral.null)
+                .where("id", .equal, SQLBind(row.id)).where("status", .equal, SQLBind(OutboxRow.Status.processing.rawValue)).run()
+        }
+        return dead
+    }
+
+    /// At most 500 characters of printable text: what an operator reads in the DLQ.
+    static func sanitized(_ error: String) -> String {
+        String(String(error.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? " " : Character($0) }).prefix(500))
+    }
+
+    static func find(_ id: String, in sql: any SQLDatabase) async throws -> OutboxRow? {
+        try await sql.select().columns(OutboxRow.columns.map { SQLColumn($0) }).from("outbox").where("id", .equal, SQLBind(id)).first()
+            .map(OutboxRow.init(row:))
+    }
+
+    /// Rows per status.
+    static func counts(in sql: any SQLDatabase) async throws -> [String: Int] {
+        var counts = Dictionary(uniqueKeysWithValues: OutboxRow.Status.allCases.map { ($0.rawValue, 0) })
+        for row in try await sql.select().column("status").column(SQLFunction("count", args: SQLLiteral.all), as: "n")
+            .from("outbox").groupBy("status").all() {
+            counts[try row.decode(column: "status", as: String.self)] = try row.decode(column: "n", as: Int.self)
+        }
+        return counts
+    }
+}

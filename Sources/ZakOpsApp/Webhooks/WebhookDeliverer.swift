@@ -1,0 +1,59 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import ZakOpsCore
+import ZakOpsStore
+
+/// Sends one outbox row to its webhook: a POST with the Standard Webhooks headers, no
+/// redirects followed, connect and total timeouts; any answer but 2xx is a failure (retried).
+struct WebhookDeliverer: Sendable {
+    let client: HTTPClient
+    let policy: WebhookAddressPolicy
+    let timeout: TimeAmount
+    let database: Database
+
+    /// The client ZakOps delivers with, one per process (it lives as long as the process):
+    /// redirects refused (a 3xx is a failure, never followed to a host the policy did not
+    /// check), connect timeout 5 s.
+    static let client: HTTPClient = {
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5)))
+        configuration.httpVersion = .http1Only
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
+
+    func deliver(_ row: OutboxRow, webhookID: String, now: Date) async throws {
+        guard let webhook = try await database.read({ sql in try await WebhookRepository.find(webhookID, in: sql) }) else {
+            throw WebhookDeliveryError("the webhook was deleted")
+        }
+        guard webhook.isActive else { throw WebhookDeliveryError("the webhook is disabled") }
+        let url = try policy.validate(webhook.url)
+        try await policy.checkResolved(host: url.host ?? "", port: url.port ?? (url.scheme == "https" ? 443 : 80))
+        let timestamp = Int64(now.timeIntervalSince1970)
+        var request = HTTPClientRequest(url: webhook.url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "User-Agent", value: "ZakOps-Webhooks/1")
+        request.headers.add(name: "webhook-id", value: row.id)
+        request.headers.add(name: "webhook-timestamp", value: String(timestamp))
+        request.headers.add(name: "webhook-signature", value: try WebhookSignature.sign(secret: webhook.secret, id: row.id, timestamp: timestamp, body: row.payload))
+        request.body = .bytes(ByteBuffer(string: row.payload))
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(request, timeout: timeout)
+        } catch {
+            throw WebhookDeliveryError("delivery failed: \(Self.describe(error))")
+        }
+        // Read (and drop) at most 64 KB, so that the connection can be reused.
+        _ = try? await response.body.collect(upTo: 65_536)
+        guard (200..<300).contains(response.status.code) else {
+            throw WebhookDeliveryError("the receiver answered HTTP \(response.status.code)")
+        }
+    }
+
+    /// The error's kind, never its text (which could hold the URL and its query).
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? HTTPClientError { return String(describing: error).prefix(while: { $0 != "(" }).description }
+        return String(describing: type(of: error))
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import SQLKit
+import ZakOpsCore
+import ZakOpsStore
+
+/// A webhook subscription as stored.
+struct Webhook: Sendable, Equatable {
+    let id: String
+    var url: String
+    var eventTypes: [String]
+    let secret: String
+    var isActive: Bool
+    let createdAt: String
+    var updatedAt: String
+
+    /// Whether an event of this type goes to this webhook (`*` subscribes to all).
+    func wants(_ type: String) -> Bool { isActive && (eventTypes.contains("*") || eventTypes.contains(type)) }
+
+    var consumer: String { "webhook:\(id)" }
+}
+
+/// The `webhooks` table; every method takes the caller's connection.
+enum WebhookRepository {
+    static let columns = ["id", "url", "event_types", "secret", "is_active", "created_at", "updated_at"]
+
+    static func insert(_ webhook: Webhook, createdBy: String, in sql: any SQLDatabase) async throws {
+        try await sql.insert(into: "webhooks").columns(columns + ["created_by"])
+            .values(SQLBind(webhook.id), SQLBind(webhook.url), SQLBind(try JSONText.encode(webhook.eventTypes)), SQLBind(webhook.secret),
+                    SQLBind(webhook.isActive), SQLBind(webhook.createdAt), SQLBind(webhook.updatedAt), SQLBind(createdBy))
+            .run()
+    }
+
+    static func update(_ webhook: Webhook, in sql: any SQLDatabase) async throws {
+        try await sql.update("webhooks").set("url", to: SQLBind(webhook.url))
+            .set("event_types", to: SQLBind(try JSONText.encode(webhook.eventTypes))).set("is_active", to: SQLBind(webhook.isActive))
+            .set("updated_at", to: SQLBind(webhook.updatedAt)).where("id", .equal, SQLBind(webhook.id)).run()
+    }
+
+    static func delete(_ id: String, in sql: any SQLDatabase) async throws {
+        try await sql.delete(from: "webhooks").where("id", .equal, SQLBind(id)).run()
+    }
+
+    static func find(_ id: String, in sql: any SQLDatabase) async throws -> Webhook? {
+        try await sql.select().columns(columns.map { SQLColumn($0) }).from("webhooks").where("id", .equal, SQLBind(id)).first().map(webhook)
+    }
+
+    static func all(activeOnly: Bool = false, in sql: any SQLDatabase) async throws -> [Webhook] {
+        var query = sql.select().columns(columns.map { SQLColumn($0) }).from("webhooks")
+        if activeOnly { query = query.where("is_active", .equal, SQLBind(true)) }
+        return try await query.orderBy("created_at").orderBy("id").all().map(webhook)
+    }
+
+    private static func webhook(_ row: any SQLRow) throws -> Webhook {
+        let types = try JSONDecoder().decode([String].self, from: Data(try row.decode(column: "event_types", as: String.self).utf8))
+        return Webhook(
+            id: try row.decode(column: "id", as: String.self), url: try row.decode(column: "url", as: String.self), eventTypes: types,
+            secret: try row.decode(column: "secret", as: String.self), isActive: try row.decode(column: "is_active", as: Bool.self),
+            createdAt: try row.decode(column: "created_at", as: String.self), updatedAt: try row.decode(column: "updated_at", as: String.self)
+        )
+    }
+}
