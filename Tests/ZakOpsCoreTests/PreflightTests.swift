@@ -39,6 +39,7 @@ struct PreflightTests {
     static let failures: [(String, String, @Sendable (inout Settings) -> Void)] = [
         ("AUTH_REQUIRED=false", "auth_required", { $0.authRequired = false }),
         ("DEBUG=true", "debug_off", { $0.debug = true }),
+        ("WEBHOOK_ALLOW_PRIVATE=true", "webhook_targets", { $0.webhookAllowPrivate = true }),
         ("no session secret", "session_secret", { $0.sessionSecret = nil }),
         ("short session secret", "session_secret", { $0.sessionSecret = Secret(RandomToken.base32(RandomToken.bytes(10))) }),
         ("example session secret", "session_secret", { $0.sessionSecret = Secret("change-me-to-a-long-random-string-please-0123456789") }),

@@ -42,6 +42,10 @@ public enum Preflight {
             "DEBUG=\(settings.debug)",
             fix: "Unset DEBUG or set DEBUG=false.")
 
+        add("webhook_targets", settings.webhookAllowPrivate ? .fail : .pass, "Webhooks cannot reach private addresses (no SSRF)",
+            "WEBHOOK_ALLOW_PRIVATE=\(settings.webhookAllowPrivate)",
+            fix: "Unset WEBHOOK_ALLOW_PRIVATE: private, loopback and metadata addresses are for development receivers only.")
+
         if let secret = settings.sessionSecret {
             if let weakness = SecretStrength.weakness(of: secret.value) {
                 add("session_secret", .fail, "Session secret is strong (32+ random bytes)", "SESSION_SECRET \(weakness)",
