@@ -96,6 +96,7 @@ struct WebhooksController: Sendable {
             let change = ChangeContext(principal: try context.requirePrincipal(), request: context, time: clock.now())
             let outboxID = try await database.transaction { sql in
                 guard let webhook = try await WebhookRepository.find(id, in: sql) else { throw AppError(.notFound) }
+                guard webhook.isActive else { throw AppError(.conflict, field: "is_active", problem: "the webhook is disabled") }
                 let body = try JSONText.encode(EventLog.WebhookBody(type: "webhook.test", timestamp: Timestamp.string(from: change.time), sequence: 0,
                                                                     data: .object(["webhook_id": .string(id)])))
                 let outboxID = try await OutboxRepository.enqueue(consumer: webhook.consumer, eventType: "webhook.test", payload: body, at: change.time, in: sql)
@@ -158,7 +159,7 @@ struct WebhooksController: Sendable {
     /// `*` or event names such as `deal.created`: 1 to 50 of them, each at most 100 characters.
     static func eventTypes(_ types: [String]) throws -> [String] {
         let unique = Array(Set(types)).sorted()
-        guard (1...50).contains(unique.count), unique.allSatisfy({ type in
+        guard (1...50).contains(types.count), unique.allSatisfy({ type in
             type == "*" || (type.count <= 100 && type.split(separator: ".", omittingEmptySubsequences: false).count == 2
                             && type.allSatisfy { ($0.isASCII && $0.isLowercase) || $0 == "." || $0 == "_" } && !type.hasPrefix(".") && !type.hasSuffix("."))
         }) else {
