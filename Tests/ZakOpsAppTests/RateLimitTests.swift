@@ -163,6 +163,11 @@ struct RateLimitTests {
         let location = try await TestDatabase.fresh()
         try await TestServer.run(location: location, configure: TestServer.productionLimits) { first in
             try await TestServer.run(location: location, migrate: false, configure: TestServer.productionLimits) { second in
+                // Each test server's clock starts at its own creation; on a loaded machine the
+                // two can fall on either side of a minute boundary, in different windows. One
+                // instant for both, as two hosts with synchronized clocks would have.
+                let offset = first.clock.now().timeIntervalSince(second.clock.now())
+                if offset > 0 { second.clock.advance(by: offset) } else { first.clock.advance(by: -offset) }
                 var statuses: [Int] = []
                 for attempt in 0..<12 {
                     let port = attempt.isMultiple(of: 2) ? first.port : second.port
