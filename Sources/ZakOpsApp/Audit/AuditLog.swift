@@ -24,6 +24,16 @@ struct ChangeContext: Sendable {
         self.time = time
     }
 
+    /// A change made by an operator at the host, through a `zakops` command (no request).
+    init(commandLineAt time: Date) {
+        actorID = "cli"
+        actorKind = "system"
+        requestID = nil
+        clientIP = nil
+        idempotency = nil
+        self.time = time
+    }
+
     /// A change the server makes by itself (expiry jobs).
     init(systemAt time: Date) {
         actorID = "system"

@@ -171,7 +171,7 @@ public func buildRouter(
     AuditController(database: components.database).register(on: routes)
     ActionsController(service: components.actions, clock: components.clock).register(on: routes)
     WebhooksController(database: components.database, clock: components.clock, policy: components.webhookPolicy).register(on: routes)
-    OutboxAdminController(database: components.database, clock: components.clock).register(on: routes)
+    OutboxAdminController(admin: OutboxAdmin(database: components.database), clock: components.clock).register(on: routes)
     RegistrationController(repository: components.identity, hasher: components.hasher, clock: components.clock,
                            enabled: components.settings.allowRegistration, logger: components.logger).register(on: routes)
     extraRoutes(router)

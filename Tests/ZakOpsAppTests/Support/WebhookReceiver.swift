@@ -13,6 +13,10 @@ actor WebhookInbox {
 
     private(set) var deliveries: [Delivery] = []
     var status: HTTPResponse.Status = .noContent
+    /// How long the receiver takes to answer (a slow receiver keeps deliveries in flight).
+    var delay: Duration = .zero
+
+    func answerSlowly(after delay: Duration) { self.delay = delay }
 
     func record(_ delivery: Delivery) -> HTTPResponse.Status {
         deliveries.append(delivery)
@@ -29,6 +33,8 @@ enum WebhookReceiver {
         let router = Router()
         router.post("/hook") { request, context -> Response in
             let text = String(buffer: try await request.body.collect(upTo: 1_000_000))
+            let delay = await inbox.delay
+            if delay > .zero { try await Task.sleep(for: delay) }
             return Response(status: await inbox.record(.init(headers: request.headers, body: text)))
         }
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
