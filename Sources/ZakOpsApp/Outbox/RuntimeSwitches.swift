@@ -8,6 +8,7 @@ import ZakOpsStore
 /// within one poll.
 enum RuntimeSwitch: String, Sendable {
     case outboxPaused = "outbox.paused"
+    case sseDegraded = "sse.degraded"
 }
 
 struct RuntimeSwitches: Sendable {

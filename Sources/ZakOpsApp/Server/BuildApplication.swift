@@ -20,6 +20,8 @@ public struct AppComponents: Sendable {
     public let keys: KeyRingStore
     /// Where rate-limit counts live: shared in PostgreSQL, in memory (bounded) with SQLite.
     public let rateLimitStore: any RateLimitStore
+    /// This process's SSE subscribers (one hub for every listener).
+    let eventHub: EventHub
 
     /// - Parameters:
     ///   - clock, mailer, hasher: tests pass a manual clock, a mailer in a temporary folder and a
@@ -34,6 +36,8 @@ public struct AppComponents: Sendable {
         self.clock = clock
         self.mailer = mailer ?? FileMailer(folder: settings.mailDirectory)
         self.hasher = hasher ?? PasswordHasher(cost: settings.passwordHashCost)
+        eventHub = EventHub(limits: .init(perUser: settings.sseMaxConnectionsPerUser, perInstance: settings.sseMaxConnections,
+                                          bufferSize: settings.sseBufferEvents))
         switch settings.database {
         case .postgres:
             rateLimitStore = SharedRateLimitStore(counter: DatabaseRateLimitCounter(database: database), maxKeys: settings.rateLimitMaxKeys)
@@ -101,6 +105,9 @@ public struct AppComponents: Sendable {
         var services: [any Service] = database.service.map { [$0] } ?? []
         services.append(RateLimitJanitor(database: database, clock: clock, logger: logger))
         if settings.outboxProcessor { services.append(outboxProcessor) }
+        services.append(EventFeed(database: database, hub: eventHub, logger: logger,
+                                  pollInterval: .milliseconds(settings.ssePollIntervalMilliseconds),
+                                  heartbeatInterval: .seconds(settings.sseHeartbeatSeconds)))
         return services
     }
 
@@ -172,6 +179,9 @@ public func buildRouter(
     ActionsController(service: components.actions, clock: components.clock).register(on: routes)
     WebhooksController(database: components.database, clock: components.clock, policy: components.webhookPolicy).register(on: routes)
     OutboxAdminController(admin: OutboxAdmin(database: components.database), clock: components.clock).register(on: routes)
+    EventStreamController(database: components.database, hub: components.eventHub, clock: components.clock, sessions: components.sessions,
+                          serviceAccounts: ServiceAccountRepository(database: components.database),
+                          replayWindow: TimeInterval(components.settings.sseReplayHours * 3600)).register(on: routes)
     RegistrationController(repository: components.identity, hasher: components.hasher, clock: components.clock,
                            enabled: components.settings.allowRegistration, logger: components.logger).register(on: routes)
     extraRoutes(router)

@@ -51,6 +51,14 @@ public struct Settings: Sendable {
     /// Rows per claim (`OUTBOX_BATCH_SIZE`) and how long a claim holds (`OUTBOX_LEASE_SECONDS`).
     public var outboxBatchSize = 50
     public var outboxLeaseSeconds = 60
+    /// SSE: heartbeat comments, the replay window, connection limits per user and per instance,
+    /// each connection's buffer in events, and how often the feed reads the event log.
+    public var sseHeartbeatSeconds = 15
+    public var sseReplayHours = 1
+    public var sseMaxConnectionsPerUser = 5
+    public var sseMaxConnections = 10_000
+    public var sseBufferEvents = 256
+    public var ssePollIntervalMilliseconds = 100
     /// Whether `serve` runs an outbox processor (`OUTBOX_PROCESSOR`; `zakops outbox work` runs one alone).
     public var outboxProcessor = true
     /// Webhooks may target private, loopback and link-local addresses (`WEBHOOK_ALLOW_PRIVATE`; development and tests only).

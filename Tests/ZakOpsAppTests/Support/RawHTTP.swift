@@ -55,7 +55,7 @@ enum RawHTTP {
         return try await send(request + "\r\n", port: port)
     }
 
-    private static func connect(port: Int, host: String, source: String? = nil, timeout: Int) throws -> Int32 {
+    static func connect(port: Int, host: String, source: String? = nil, timeout: Int) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         if let source {
             var local = sockaddr_in()

@@ -1,0 +1,81 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import SQLKit
+import ZakOpsCore
+import ZakOpsStore
+
+/// Reads new events from the durable log by sequence and fans them out to this instance's
+/// subscribers; sends the heartbeats; sheds every connection when degraded mode is switched
+/// on. Reading by sequence works alike on one instance and on many (every instance reads the
+/// same log), and a feed that falls behind catches up: sequence numbers are handed out in
+/// commit order, so nothing committed is skipped.
+struct EventFeed: Service {
+    let database: Database
+    let hub: EventHub
+    let logger: Logger
+    let pollInterval: Duration
+    let heartbeatInterval: Duration
+
+    func run() async throws {
+        var last = (try? await Self.latestSequence(in: database)) ?? 0
+        let clock = ContinuousClock()
+        var nextHeartbeat = clock.now + heartbeatInterval
+        var nextSwitchCheck = clock.now
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: pollInterval) }
+            } catch {
+                hub.shed(count: nil, reason: "restart")
+                return
+            }
+            do {
+                let events = try await Self.events(after: last, limit: 1_000, in: database)
+                if let newest = events.last?.sequence { last = newest }
+                if !events.isEmpty { hub.publish(events) }
+                if clock.now >= nextSwitchCheck {
+                    nextSwitchCheck = clock.now + .seconds(1)
+                    if try await RuntimeSwitches(database: database).isOn(.sseDegraded), !hub.isEmpty {
+                        let shed = hub.shed(count: nil, reason: "degraded")
+                        logger.notice("degraded mode: streams sent to polling", metadata: ["connections": .stringConvertible(shed)])
+                    }
+                }
+            } catch {
+                logger.warning("event feed read failed", metadata: ["error_type": .string(String(describing: type(of: error)))])
+            }
+            if clock.now >= nextHeartbeat {
+                nextHeartbeat = clock.now + heartbeatInterval
+                hub.heartbeat()
+            }
+        }
+        hub.shed(count: nil, reason: "restart")
+    }
+
+    static func latestSequence(in database: Database) async throws -> Int64 {
+        try await database.read { sql in
+            try await sql.select().column(SQLFunction("max", args: SQLColumn("sequence")), as: "latest").from("event_log").first()?
+                .decode(column: "latest", as: Int64?.self) ?? 0
+        }
+    }
+
+    /// Events after a sequence number, oldest first.
+    static func events(after sequence: Int64, limit: Int, in database: Database) async throws -> [StreamEvent] {
+        try await database.read { sql in
+            try await sql.select().columns("sequence", "type", "occurred_at", "subject_kind", "subject_id", "payload").from("event_log")
+                .where("sequence", .greaterThan, SQLBind(sequence)).orderBy("sequence").limit(limit).all()
+                .map { row in
+                    let kind = try row.decode(column: "subject_kind", as: String.self)
+                    let subject = try row.decode(column: "subject_id", as: String.self)
+                    let payload = try row.decode(column: "payload", as: String.self)
+                    var dealID: String?
+                    if kind == "deal" {
+                        dealID = subject
+                    } else if case .object(let fields) = JSONText.value(payload), case .string(let id) = fields["deal_id"] {
+                        dealID = id
+                    }
+                    return StreamEvent(sequence: try row.decode(column: "sequence", as: Int64.self), type: try row.decode(column: "type", as: String.self),
+                                       occurredAt: try row.decode(column: "occurred_at", as: String.self), subjectKind: kind, subjectID: subject, data: payload, dealID: dealID)
+                }
+        }
+    }
+}
