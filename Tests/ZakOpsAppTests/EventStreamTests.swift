@@ -55,6 +55,28 @@ struct EventStreamTests {
         }
     }
 
+    @Test("a change committed through one instance reaches a stream on another, live and by replay")
+    func acrossInstances() async throws {
+        let location = try await TestDatabase.fresh()
+        try await TestServer.run(location: location, configure: Self.fast) { first in
+            try await TestServer.run(location: location, migrate: false, configure: Self.fast) { second in
+                let account = try await first.createOperator(role: .operator)
+                let onFirst = try await first.login(account)
+                let onSecond = try await second.login(account)
+                let client = try Self.stream(second, onSecond)
+                #expect(try await client.wait { $0.status == 200 })
+                let deal = try DealsTests.json(try await DealsTests.create(first, onFirst, ["canonical_name": "Elsewhere"]))
+                let id = try #require(deal["id"] as? String)
+                #expect(try await client.wait { $0.body.contains(id) })
+                let seen = try #require(client.eventIDs.last)
+                client.close()
+                _ = try await DealsTests.create(first, onFirst, ["canonical_name": "While away"])
+                let replayed = try Self.stream(second, onSecond, extra: ["Last-Event-ID": String(seen)])
+                #expect(try await replayed.wait { $0.eventIDs == [seen + 1] })
+            }
+        }
+    }
+
     @Test("a Last-Event-ID older than the replay window gets a reset event")
     func resetOutsideWindow() async throws {
         try await TestServer.run(configure: Self.fast) { server in

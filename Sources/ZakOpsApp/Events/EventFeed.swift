@@ -7,9 +7,10 @@ import ZakOpsStore
 
 /// Reads new events from the durable log by sequence and fans them out to this instance's
 /// subscribers; sends the heartbeats; sheds every connection when degraded mode is switched
-/// on. Reading by sequence works alike on one instance and on many (every instance reads the
-/// same log), and a feed that falls behind catches up: sequence numbers are handed out in
-/// commit order, so nothing committed is skipped.
+/// on. It reads when woken: by PostgreSQL's NOTIFY from any instance's writer (sent on
+/// commit), and by a timer every `SSE_POLL_INTERVAL_MS` (the only trigger on SQLite, and the
+/// catch-up after a lost LISTEN connection). Reading by sequence works alike on one instance
+/// and on many, and nothing is skipped: numbers are handed out in commit order.
 struct EventFeed: Service {
     let database: Database
     let hub: EventHub
@@ -17,22 +18,69 @@ struct EventFeed: Service {
     let pollInterval: Duration
     let heartbeatInterval: Duration
 
+    /// The PostgreSQL channel writers notify (with the new sequence number) on commit.
+    static let channel = "zakops_events"
+
     func run() async throws {
+        // Wake-ups: a timer (the safety net, and all there is on SQLite) and, on PostgreSQL,
+        // every NOTIFY from a writer on any instance. Coalesced: one pending wake-up at most.
+        let (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                while !Task.isCancelled {
+                    try await Task.sleep(for: pollInterval)
+                    wake.yield()
+                }
+                return false
+            }
+            group.addTask {
+                await listen(wake)
+                return false
+            }
+            group.addTask {
+                try? await cancelWhenGracefulShutdown { try await deliver(wakes) }
+                return true
+            }
+            // The delivery loop ends at shutdown; then the helpers go too. (The listener ends
+            // at once on SQLite, which has no notifications: that ends nothing.)
+            while let finished = try await group.next() {
+                if finished { break }
+            }
+            wake.finish()
+            group.cancelAll()
+        }
+        hub.shed(count: nil, reason: "restart")
+    }
+
+    /// Keeps a LISTEN connection open, reconnecting after a loss; a lost connection costs only
+    /// latency, since the timer keeps the feed reading by sequence.
+    private func listen(_ wake: AsyncStream<Void>.Continuation) async {
+        while !Task.isCancelled {
+            do {
+                guard try await database.listen(Self.channel, notified: { wake.yield() }) else { return }
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("event notifications lost; reconnecting", metadata: ["error_type": .string(String(describing: type(of: error)))])
+            }
+            try? await Task.sleep(for: .seconds(1))
+        }
+    }
+
+    private func deliver(_ wakes: AsyncStream<Void>) async throws {
         var last = (try? await Self.latestSequence(in: database)) ?? 0
         let clock = ContinuousClock()
         var nextHeartbeat = clock.now + heartbeatInterval
         var nextSwitchCheck = clock.now
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+        for await _ in wakes {
+            if Task.isCancelled || Task.isShuttingDownGracefully { return }
             do {
-                try await cancelWhenGracefulShutdown { try await Task.sleep(for: pollInterval) }
-            } catch {
-                hub.shed(count: nil, reason: "restart")
-                return
-            }
-            do {
-                let events = try await Self.events(after: last, limit: 1_000, in: database)
-                if let newest = events.last?.sequence { last = newest }
-                if !events.isEmpty { hub.publish(events) }
+                // Everything after the last number seen, in order: nothing committed is skipped.
+                var events = try await Self.events(after: last, limit: 1_000, in: database)
+                while !events.isEmpty {
+                    last = events[events.count - 1].sequence
+                    hub.publish(events)
+                    events = events.count == 1_000 ? try await Self.events(after: last, limit: 1_000, in: database) : []
+                }
                 if clock.now >= nextSwitchCheck {
                     nextSwitchCheck = clock.now + .seconds(1)
                     if try await RuntimeSwitches(database: database).isOn(.sseDegraded), !hub.isEmpty {
@@ -48,7 +96,6 @@ struct EventFeed: Service {
                 hub.heartbeat()
             }
         }
-        hub.shed(count: nil, reason: "restart")
     }
 
     static func latestSequence(in database: Database) async throws -> Int64 {
