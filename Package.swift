@@ -133,7 +133,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "BareHummingbird",
-            dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: [.product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types")],
             path: "benchmarks/BareHummingbird",
             swiftSettings: upcoming
         ),

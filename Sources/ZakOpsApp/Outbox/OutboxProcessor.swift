@@ -43,32 +43,42 @@ struct OutboxProcessor: Service {
     func runOnce() async throws -> Int {
         guard try await !RuntimeSwitches(database: database).isOn(.outboxPaused) else { return 0 }
         let rows = try await OutboxRepository.claim(limit: batchSize, lease: lease, now: clock.now(), in: database)
-        await withTaskGroup(of: Void.self) { group in
+        guard !rows.isEmpty else { return 0 }
+        let webhooks = try await deliverer.webhooks(for: rows)
+        let delivered = await withTaskGroup(of: String?.self) { group in
             for row in rows {
-                group.addTask { await handle(row) }
+                group.addTask { await attempt(row, webhooks: webhooks) ? row.id : nil }
             }
+            return await group.reduce(into: [String]()) { ids, id in if let id { ids.append(id) } }
+        }
+        do {
+            try await OutboxRepository.markDelivered(delivered, at: clock.now(), in: database)
+        } catch {
+            // The lease runs out and the rows are claimed again: delivered at least once.
+            logger.warning("recording outbox deliveries failed", metadata: ["rows": .stringConvertible(delivered.count),
+                                                                           "error_type": .string(String(describing: type(of: error)))])
         }
         return rows.count
     }
 
-    private func handle(_ row: OutboxRow) async {
+    /// Delivers one row; records a failure at once, returns whether it was delivered.
+    private func attempt(_ row: OutboxRow, webhooks: [String: Webhook]) async -> Bool {
         do {
+            guard row.consumer.hasPrefix("webhook:") else { throw WebhookDeliveryError("no consumer named \(row.consumer)") }
+            try await deliverer.deliver(row, to: webhooks[String(row.consumer.dropFirst("webhook:".count))], now: clock.now())
+            return true
+        } catch {
+            let reason = (error as? WebhookDeliveryError)?.description ?? (error as? AppError)?.problem ?? String(describing: type(of: error))
             do {
-                guard row.consumer.hasPrefix("webhook:") else { throw WebhookDeliveryError("no consumer named \(row.consumer)") }
-                try await deliverer.deliver(row, webhookID: String(row.consumer.dropFirst("webhook:".count)), now: clock.now())
-            } catch {
-                let reason = (error as? WebhookDeliveryError)?.description ?? (error as? AppError)?.problem ?? String(describing: type(of: error))
                 if try await OutboxRepository.markFailed(row, error: reason, backoff: backoff, at: clock.now(), in: database) {
                     logger.warning("outbox row dead-lettered", metadata: ["outbox_id": .string(row.id), "consumer": .string(row.consumer),
                                                                           "event_type": .string(row.eventType)])
                 }
-                return
+            } catch {
+                logger.warning("recording an outbox failure failed", metadata: ["outbox_id": .string(row.id),
+                                                                                "error_type": .string(String(describing: type(of: error)))])
             }
-            try await OutboxRepository.markDelivered(row.id, at: clock.now(), in: database)
-        } catch {
-            // The lease runs out and the row is claimed again: delivered at least once.
-            logger.warning("recording an outbox outcome failed", metadata: ["outbox_id": .string(row.id),
-                                                                            "error_type": .string(String(describing: type(of: error)))])
+            return false
         }
     }
 }

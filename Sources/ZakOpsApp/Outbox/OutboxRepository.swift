@@ -45,12 +45,14 @@ enum OutboxRepository {
         }
     }
 
-    static func markDelivered(_ id: String, at now: Date, in database: Database) async throws {
+    /// Marks a batch's delivered rows in one statement.
+    static func markDelivered(_ ids: [String], at now: Date, in database: Database) async throws {
+        guard !ids.isEmpty else { return }
         try await database.autocommit { sql in
             try await sql.update("outbox").set("status", to: SQLBind(OutboxRow.Status.delivered.rawValue))
                 .set("delivered_at", to: SQLBind(Timestamp.string(from: now))).set("lease_expires_at", to: SQLLiteral.null)
                 .set("attempts", to: SQLBinaryExpression(SQLColumn("attempts"), .add, SQLLiteral.numeric("1")))
-                .where("id", .equal, SQLBind(id)).where("status", .equal, SQLBind(OutboxRow.Status.processing.rawValue)).run()
+                .where("id", .in, ids).where("status", .equal, SQLBind(OutboxRow.Status.processing.rawValue)).run()
         }
     }
 

@@ -22,10 +22,17 @@ struct WebhookDeliverer: Sendable {
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }()
 
-    func deliver(_ row: OutboxRow, webhookID: String, now: Date) async throws {
-        guard let webhook = try await database.read({ sql in try await WebhookRepository.find(webhookID, in: sql) }) else {
-            throw WebhookDeliveryError("the webhook was deleted")
+    /// The webhooks a batch's rows go to, read once per batch.
+    func webhooks(for rows: [OutboxRow]) async throws -> [String: Webhook] {
+        let ids = Set(rows.compactMap { $0.consumer.hasPrefix("webhook:") ? String($0.consumer.dropFirst("webhook:".count)) : nil })
+        guard !ids.isEmpty else { return [:] }
+        return try await database.read { sql in
+            try await WebhookRepository.all(in: sql).filter { ids.contains($0.id) }.reduce(into: [:]) { $0[$1.id] = $1 }
         }
+    }
+
+    func deliver(_ row: OutboxRow, to webhook: Webhook?, now: Date) async throws {
+        guard let webhook else { throw WebhookDeliveryError("the webhook was deleted") }
         guard webhook.isActive else { throw WebhookDeliveryError("the webhook is disabled") }
         let url = try policy.validate(webhook.url)
         try await policy.checkResolved(host: url.host ?? "", port: url.port ?? (url.scheme == "https" ? 443 : 80))

@@ -51,7 +51,7 @@ public struct SettingsLoader: Sendable {
         if let value = try bool("OUTBOX_PROCESSOR") { settings.outboxProcessor = value }
         if let value = try int("SSE_HEARTBEAT_SECONDS", in: 1...300) { settings.sseHeartbeatSeconds = value }
         if let value = try int("SSE_REPLAY_HOURS", in: 1...168) { settings.sseReplayHours = value }
-        if let value = try int("SSE_MAX_CONNECTIONS_PER_USER", in: 1...100) { settings.sseMaxConnectionsPerUser = value }
+        if let value = try int("SSE_MAX_CONNECTIONS_PER_USER", in: 1...100_000) { settings.sseMaxConnectionsPerUser = value }
         if let value = try int("SSE_MAX_CONNECTIONS", in: 1...1_000_000) { settings.sseMaxConnections = value }
         if let value = try int("SSE_BUFFER_EVENTS", in: 1...100_000) { settings.sseBufferEvents = value }
         if let value = try int("SSE_POLL_INTERVAL_MS", in: 10...10_000) { settings.ssePollIntervalMilliseconds = value }
