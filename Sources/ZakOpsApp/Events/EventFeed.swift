@@ -25,6 +25,8 @@ struct EventFeed: Service {
         // Wake-ups: a timer (the safety net, and all there is on SQLite) and, on PostgreSQL,
         // every NOTIFY from a writer on any instance. Coalesced: one pending wake-up at most.
         let (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        // A commit in this process wakes the feed at once (SQLite has no NOTIFY).
+        database.observeCommits { wake.yield() }
         try await withThrowingTaskGroup(of: Bool.self) { group in
             group.addTask {
                 while !Task.isCancelled {

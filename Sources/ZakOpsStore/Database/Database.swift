@@ -1,3 +1,4 @@
+import Synchronization
 import Logging
 import PostgresKit
 import PostgresNIO
@@ -17,6 +18,7 @@ public final class Database: Sendable {
     private let backend: Backend
     private let deadline: Duration
     private let logger: Logger
+    private let commitObservers = Mutex<[@Sendable () -> Void]>([])
 
     private enum Backend: Sendable {
         case sqlite(SQLiteConnectionPool)
@@ -106,9 +108,17 @@ public final class Database: Sendable {
     /// Runs `work` in one transaction: committed if it returns, rolled back if it throws.
     /// Errors from `work` come out unchanged (an `AppError` stays an `AppError`).
     public func transaction<T: Sendable>(_ work: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await withConnection(role: .write) { connection in
+        let result = try await withConnection(role: .write) { connection in
             try await connection.inTransaction { try await work(connection.sql) }
         }
+        for observer in commitObservers.withLock({ $0 }) { observer() }
+        return result
+    }
+
+    /// Calls `observer` after every committed transaction of this process (the event feed
+    /// wakes up at once instead of at its next poll). Cheap: it must not block.
+    public func observeCommits(_ observer: @escaping @Sendable () -> Void) {
+        commitObservers.withLock { $0.append(observer) }
     }
 
     /// Runs `work` with a leased connection: the wait for it is bounded by the deadline, and
