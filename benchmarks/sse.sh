@@ -26,34 +26,51 @@ build_release zakops
 head -c 48 /dev/urandom | base64 > "$WORK/secret"
 PASSWORD="bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 EMAIL="bench-sse-$RANDOM$RANDOM@example.com"
-PORT=$(free_port)
-export HTTP_PORT=$PORT DATABASE_URL=${DATABASE_URL:-sqlite:$WORK/zakops.sqlite} SESSION_SECRET_FILE=$WORK/secret PASSWORD_HASH_COST=10 \
-  LOG_LEVEL=warning RATE_LIMIT_ENABLED=false SSE_MAX_CONNECTIONS_PER_USER=100000 SSE_MAX_CONNECTIONS=100000
+export DATABASE_URL=${DATABASE_URL:-sqlite:$WORK/zakops.sqlite} SESSION_SECRET_FILE=$WORK/secret PASSWORD_HASH_COST=10 \
+  LOG_LEVEL=warning RATE_LIMIT_ENABLED=false SSE_MAX_CONNECTIONS_PER_USER=100000 SSE_MAX_CONNECTIONS=100000 HTTP_IDLE_TIMEOUT_SECONDS=600
 (cd "$WORK" && "$BIN/zakops" migrate >/dev/null)
 printf '%s\n' "$PASSWORD" | (cd "$WORK" && "$BIN/zakops" user create --email "$EMAIL" --role operator >/dev/null)
-(cd "$WORK" && exec "$BIN/zakops" serve >"$WORK/serve.log" 2>&1) & SERVER=$!; pids+=($SERVER)
-wait_for "$PORT"
+# start NAME: a server in its own folder (own SQLite file unless DATABASE_URL); sets SERVER and PORT.
+start() {
+  PORT=$(free_port)
+  (cd "$WORK" && HTTP_PORT=$PORT exec "$BIN/zakops" serve >"$WORK/serve-$1.log" 2>&1) & SERVER=$!; pids+=($SERVER)
+  wait_for "$PORT"
+}
+rss() { awk '/VmRSS/ {print $2}' "/proc/$SERVER/status"; }
+
+# hold MODE ARGS...: holds the connections, prints the server's resident KiB while they are open.
+hold() {
+  rm -f "$WORK/hold" "$WORK/hold.out"; mkfifo "$WORK/hold"
+  python3 benchmarks/sse_client.py "$@" <"$WORK/hold" >"$WORK/hold.out" & local client=$!; pids+=($client)
+  exec 3>"$WORK/hold"
+  for _ in $(seq 1 600); do grep -q connected "$WORK/hold.out" 2>/dev/null && break; sleep 0.5; done
+  grep -q "connected $CONNECTIONS" "$WORK/hold.out" || { echo "could not open $CONNECTIONS connections: $(cat "$WORK/hold.out")" >&2; exit 1; }
+  sleep 3
+  rss
+  exec 3>&-
+  wait "$client" || true
+}
+
+# The baseline: the same number of idle keep-alive HTTP connections on a fresh server.
+start plain
+plain_idle=$(rss)
+plain_held=$(hold plain "$PORT" "$CONNECTIONS")
+kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
+
+start sse
 LOGIN=$(curl -s -D "$WORK/h" -H 'Content-Type: application/json' -d "$(printf '{"email":"%s","password":"%s"}' "$EMAIL" "$PASSWORD")" \
   "http://127.0.0.1:$PORT/api/auth/login")
 COOKIE=$(awk -F'[=;]' 'tolower($1) ~ /^set-cookie: __host-zakops_session$/ {print $2}' "$WORK/h")
 CSRF=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["csrf_token"])' <<<"$LOGIN")
-rss() { awk '/VmRSS/ {print $2}' "/proc/$SERVER/status"; }
-
 idle=$(rss)
-mkfifo "$WORK/hold"
-python3 benchmarks/sse_client.py hold "$PORT" "$COOKIE" "$CONNECTIONS" <"$WORK/hold" >"$WORK/hold.out" & CLIENT=$!; pids+=($CLIENT)
-exec 3>"$WORK/hold"
-for _ in $(seq 1 600); do grep -q connected "$WORK/hold.out" 2>/dev/null && break; sleep 0.5; done
-grep -q "connected $CONNECTIONS" "$WORK/hold.out" || { echo "could not open $CONNECTIONS streams: $(cat "$WORK/hold.out")" >&2; exit 1; }
-sleep 3
-held=$(rss)
-exec 3>&-
-wait "$CLIENT" || true
-python3 - "$idle" "$held" "$CONNECTIONS" <<'PY'
+held=$(hold hold "$PORT" "$COOKIE" "$CONNECTIONS")
+python3 - "$idle" "$held" "$plain_idle" "$plain_held" "$CONNECTIONS" <<'PY'
 import sys
-idle, held, n = int(sys.argv[1]) / 1024, int(sys.argv[2]) / 1024, int(sys.argv[3])
-print(f"memory: idle {idle:.0f} MiB, holding {n:,} streams {held:.0f} MiB (ratio {held / idle:.2f}; "
-      f"{(held - idle) * 1024 / n:.1f} KiB per stream); target <= 300 MiB: {'met' if held <= 300 else 'NOT met'}")
+idle, held, plain_idle, plain_held = (int(x) / 1024 for x in sys.argv[1:5])
+n = int(sys.argv[5])
+print(f"memory: {n:,} SSE streams {held:.0f} MiB (idle {idle:.0f} MiB; {(held - idle) * 1024 / n:.1f} KiB per stream); "
+      f"baseline, {n:,} idle keep-alive HTTP connections: {plain_held:.0f} MiB ({(plain_held - plain_idle) * 1024 / n:.1f} KiB each); "
+      f"streams / baseline {(held - idle) / (plain_held - plain_idle):.2f}; target <= 300 MiB: {'met' if held <= 300 else 'NOT met'}")
 PY
 sleep 2
 one=$(python3 benchmarks/sse_client.py latency "$PORT" "$COOKIE" "$CSRF" 1 "$EVENTS")

@@ -3,6 +3,8 @@
 
 hold PORT COOKIE N           open N streams, print "connected N", keep them open (draining)
                              until standard input closes.
+plain PORT N                 the baseline: N keep-alive connections that each made one
+                             GET /health/live, held idle the same way.
 latency PORT COOKIE CSRF N K open N streams, then K times: create a deal and time its
                              deal.created event on every stream; print p50/p99/max in ms.
 """
@@ -23,6 +25,14 @@ async def open_stream(port, cookie):
     return reader, writer
 
 
+async def open_plain(port):
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(f"GET /health/live HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+    await writer.drain()
+    await reader.readuntil(b'"ok"}')
+    return reader, writer
+
+
 async def drain(reader):
     try:
         while await reader.read(65536):
@@ -34,7 +44,7 @@ async def drain(reader):
 async def open_many(port, cookie, n):
     streams = []
     for start in range(0, n, 500):
-        streams += await asyncio.gather(*(open_stream(port, cookie) for _ in range(min(500, n - start))))
+        streams += await asyncio.gather(*((open_stream(port, cookie) if cookie else open_plain(port)) for _ in range(min(500, n - start))))
     return streams
 
 
@@ -115,5 +125,7 @@ if __name__ == "__main__":
     mode = sys.argv[1]
     if mode == "hold":
         asyncio.run(hold(int(sys.argv[2]), sys.argv[3], int(sys.argv[4])))
+    elif mode == "plain":
+        asyncio.run(hold(int(sys.argv[2]), None, int(sys.argv[3])))
     else:
         asyncio.run(latency(int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6])))
