@@ -53,6 +53,10 @@ struct OutboxCommandTests {
         let purged = try await zakops("dlq", "purge", "--older-than", "7d")
         #expect(purged.stdout.contains("purged 2"))
         #expect(try await zakops("outbox", "resume").status == 0)
+        let degraded = try await zakops("sse", "degraded", "on")
+        #expect(degraded.stdout.hasPrefix("degraded: on"))
+        #expect(try await zakops("sse", "degraded", "off").stdout.hasPrefix("degraded: off"))
+        #expect(try await zakops("sse", "degraded", "maybe").status != 0)
 
         try await Database.withOpened(location, poolSize: 1, deadline: .seconds(10), logger: logger) { database in
             let rows = try await database.read { sql in
@@ -67,7 +71,7 @@ struct OutboxCommandTests {
                     (try $0.decode(column: "action", as: String.self), try $0.decode(column: "actor_id", as: String.self))
                 }
             }
-            #expect(actions.map(\.0) == ["outbox.paused", "dlq.retried", "dlq.purged", "outbox.resumed"])
+            #expect(actions.map(\.0) == ["outbox.paused", "dlq.retried", "dlq.purged", "outbox.resumed", "sse.degraded_on", "sse.degraded_off"])
             #expect(actions.allSatisfy { $0.1 == "cli" })
         }
     }
