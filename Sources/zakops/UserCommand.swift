@@ -62,7 +62,7 @@ struct UserCommand: AsyncParsableCommand {
             let logger = Bootstrap.installLogging(for: settings, sink: LogOutput.standardError)
             let email = self.email
             let found = try await Database.withOpened(settings: settings, logger: logger) { database in
-                try await OperatorAdmin(database: database).disable(email: email, mailer: FileMailer(folder: settings.mailDirectory))
+                try await OperatorAdmin(database: database).disable(email: email, mailer: OutboxMailer(database: database))
             }
             guard found else {
                 Terminal.error("no operator with that e-mail address")

@@ -33,7 +33,10 @@ struct AccessMatrixAndTimingTests {
             for role in Role.allCases {
                 let session = try await server.login(try await server.createOperator(role: role))
                 for (method, template, permission) in routes {
-                    let path = template.replacingOccurrences(of: #"\{[a-z_]+\}"#, with: "zz_missing", options: .regularExpression)
+                    var path = template.replacingOccurrences(of: #"\{[a-z_]+\}"#, with: "zz_missing", options: .regularExpression)
+                    // The event stream never ends once admitted: a bad filter makes it answer (400)
+                    // right after the permission check.
+                    if template == "/api/events/stream" { path += "?types=%21" }
                     let status = try await server.client.execute(uri: path, method: method, headers: session.headers(), body: ByteBuffer(string: "{}")).status
                     if role.permissions.contains(permission) {
                         #expect(status != .forbidden && status != .unauthorized, "\(role) \(method) \(template)")

@@ -6,6 +6,7 @@ import SQLKit
 import Testing
 import ZakOpsCore
 import ZakOpsStore
+@testable import ZakOpsApp
 
 @Suite("zakops user and the development administrator")
 struct UserCommandTests {
@@ -43,6 +44,13 @@ struct UserCommandTests {
             let session = try await server.login(account)
             let result = try await ZakOpsProcess.run(["user", "disable", "--email", account.email], environment: ["DATABASE_URL": TestDatabase.url(locationOf(server)), "MAIL_DIR": server.mailFolder.path])
             #expect(result.status == 0)
+            // The notice waits in the outbox; a processor delivers it to the mailbox.
+            #expect(try server.mails().isEmpty)
+            var settings = server.settings
+            settings.mailDirectory = server.mailFolder.path
+            let processor = AppComponents(settings: settings, database: server.database, logger: Logger(label: "test"), clock: server.clock).outboxProcessor
+            server.clock.advance(by: 60)  // the command stamped the row with the real clock
+            #expect(try await processor.runOnce() == 1)
             #expect(try server.mails().contains { $0.contains("Subject: Your ZakOps account was disabled") })
             #expect(try await server.client.execute(uri: "/api/auth/me", method: .get, headers: session.cookieOnly).status == .unauthorized)
             #expect(try await server.postLogin(email: account.email, password: account.password).status == .unauthorized)

@@ -13,6 +13,7 @@ struct PreflightTests {
         settings.corsOrigins = ["https://app.example.com"]
         settings.trustedProxies = [CIDR("10.0.0.0/8")!]
         settings.publicBaseURL = "https://zakops.example.com"
+        settings.mailBackend = .sendmail
         settings.database = .postgres(PostgresLocation(host: "db.internal", port: 5432, username: "zakops", password: Secret("x"), database: "zakops", tls: .require, tlsExplicit: false))
         return settings
     }
@@ -96,8 +97,13 @@ struct PreflightTests {
         #expect(unreachable.failures.map(\.id) == ["migrations"])
     }
 
-    @Test("a database password in a plain variable and SQLite in production are warnings")
+    @Test("a database password in a plain variable, SQLite and filed mail in production are warnings")
     func warnings() {
+        var filed = Self.safeProduction()
+        filed.mailBackend = .file
+        let filedReport = Preflight.evaluate(filed, database: Self.current)
+        #expect(filedReport.ok)
+        #expect(filedReport.checks.first { $0.id == "mail_backend" }?.status == .warn)
         var settings = Self.safeProduction()
         settings.secretSources["DATABASE_URL"] = .environment
         let report = Preflight.evaluate(settings, database: Self.current)

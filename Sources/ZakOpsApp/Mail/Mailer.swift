@@ -14,8 +14,8 @@ public struct Mail: Sendable, Equatable {
     }
 }
 
-/// Sends mail. Implementations: `FileMailer` (development, tests); durable delivery through the
-/// outbox arrives with the events issue.
+/// Sends mail. The server's is `OutboxMailer` (durable, retried); the outbox hands each message
+/// to `FileMailer` (development) or `SendmailMailer` (production), as `MAIL_BACKEND` says.
 public protocol Mailer: Sendable {
     func send(_ mail: Mail) async throws
 }

@@ -14,6 +14,8 @@ struct OutboxProcessor: Service {
     let clock: any AppClock
     let logger: Logger
     let deliverer: WebhookDeliverer
+    /// Where `mail` rows go (`MAIL_BACKEND`).
+    let mailBackend: any Mailer
     let backoff: OutboxBackoff
     let batchSize: Int
     let lease: TimeInterval
@@ -64,6 +66,10 @@ struct OutboxProcessor: Service {
     /// Delivers one row; records a failure at once, returns whether it was delivered.
     private func attempt(_ row: OutboxRow, webhooks: [String: Webhook]) async -> Bool {
         do {
+            if row.consumer == OutboxMailer.consumer {
+                try await mailBackend.send(try OutboxMailer.mail(from: row))
+                return true
+            }
             guard row.consumer.hasPrefix("webhook:") else { throw WebhookDeliveryError("no consumer named \(row.consumer)") }
             try await deliverer.deliver(row, to: webhooks[String(row.consumer.dropFirst("webhook:".count))], now: clock.now())
             return true

@@ -53,6 +53,19 @@ enum OutboxRepository {
                 .set("delivered_at", to: SQLBind(Timestamp.string(from: now))).set("lease_expires_at", to: SQLLiteral.null)
                 .set("attempts", to: SQLBinaryExpression(SQLColumn("attempts"), .add, SQLLiteral.numeric("1")))
                 .where("id", .in, ids).where("status", .equal, SQLBind(OutboxRow.Status.processing.rawValue)).run()
+            // A delivered message keeps no content: mail holds links with reset tokens.
+            try await sql.update("outbox").set("payload", to: SQLBind(#"{"redacted":true}"#))
+                .where("id", .in, ids).where("consumer", .equal, SQLBind(OutboxMailer.consumer)).run()
+        }
+    }
+
+    /// Delivered rows are kept a day (for `status` and for de-duplication questions), then go.
+    static let deliveredRetention: TimeInterval = 24 * 60 * 60
+
+    static func purgeDelivered(before date: Date, in database: Database) async throws {
+        try await database.autocommit { sql in
+            try await sql.delete(from: "outbox").where("status", .equal, SQLBind(OutboxRow.Status.delivered.rawValue))
+                .where("delivered_at", .lessThan, SQLBind(Timestamp.string(from: date))).run()
         }
     }
 

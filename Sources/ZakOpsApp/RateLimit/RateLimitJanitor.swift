@@ -43,6 +43,7 @@ struct RateLimitJanitor: Service {
             try await sql.delete(from: "idempotency_keys").where("created_at", .lessThan, SQLBind(keysExpired)).run()
         }
         try await ActionService(database: database, approvalTTL: 0).expireOverdue(now: now)
+        try await OutboxRepository.purgeDelivered(before: now.addingTimeInterval(-OutboxRepository.deliveredRetention), in: database)
         try await database.autocommit { sql in
             try await sql.delete(from: "login_failures")
                 .where("last_failure_at", .lessThan, SQLBind(forgotten))

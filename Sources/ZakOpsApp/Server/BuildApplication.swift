@@ -34,7 +34,9 @@ public struct AppComponents: Sendable {
         self.database = database
         self.logger = logger
         self.clock = clock
-        self.mailer = mailer ?? FileMailer(folder: settings.mailDirectory)
+        // Notifications go through the outbox (durable, retried); tests may pass a mailer that
+        // writes at once.
+        self.mailer = mailer ?? OutboxMailer(database: database, clock: clock)
         self.hasher = hasher ?? PasswordHasher(cost: settings.passwordHashCost)
         eventHub = EventHub(limits: .init(perUser: settings.sseMaxConnectionsPerUser, perInstance: settings.sseMaxConnections,
                                           bufferSize: settings.sseBufferEvents))
@@ -111,6 +113,14 @@ public struct AppComponents: Sendable {
         return services
     }
 
+    /// Where the outbox delivers mail.
+    var mailBackend: any Mailer {
+        switch settings.mailBackend {
+        case .file: FileMailer(folder: settings.mailDirectory)
+        case .sendmail: SendmailMailer(path: settings.sendmailPath, from: settings.mailFrom)
+        }
+    }
+
     /// Where webhooks may go (https only in production; private addresses only when allowed).
     var webhookPolicy: WebhookAddressPolicy {
         WebhookAddressPolicy(requireHTTPS: settings.isProduction, allowPrivate: settings.webhookAllowPrivate)
@@ -121,6 +131,7 @@ public struct AppComponents: Sendable {
             database: database, clock: clock, logger: logger,
             deliverer: WebhookDeliverer(client: WebhookDeliverer.client, policy: webhookPolicy,
                                         timeout: .seconds(Int64(settings.webhookTimeoutSeconds)), database: database),
+            mailBackend: mailBackend,
             backoff: OutboxBackoff(base: TimeInterval(settings.outboxBaseBackoffSeconds), maximum: TimeInterval(settings.outboxMaxBackoffSeconds),
                                    maxAttempts: settings.outboxMaxAttempts),
             batchSize: settings.outboxBatchSize, lease: TimeInterval(settings.outboxLeaseSeconds),

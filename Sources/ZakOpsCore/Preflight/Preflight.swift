@@ -42,6 +42,10 @@ public enum Preflight {
             "DEBUG=\(settings.debug)",
             fix: "Unset DEBUG or set DEBUG=false.")
 
+        add("mail_backend", settings.mailBackend == .sendmail ? .pass : .warn, "Mail is sent, not filed",
+            "MAIL_BACKEND=\(settings.mailBackend.rawValue)",
+            fix: "Set MAIL_BACKEND=sendmail with SENDMAIL_PATH and MAIL_FROM, so that notifications reach people.")
+
         add("webhook_targets", settings.webhookAllowPrivate ? .fail : .pass, "Webhooks cannot reach private addresses (no SSRF)",
             "WEBHOOK_ALLOW_PRIVATE=\(settings.webhookAllowPrivate)",
             fix: "Unset WEBHOOK_ALLOW_PRIVATE: private, loopback and metadata addresses are for development receivers only.")

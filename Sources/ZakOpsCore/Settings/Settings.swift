@@ -59,6 +59,11 @@ public struct Settings: Sendable {
     public var sseMaxConnections = 10_000
     public var sseBufferEvents = 256
     public var ssePollIntervalMilliseconds = 100
+    /// Where the outbox delivers mail: `file` (the development mailbox in `MAIL_DIR`) or
+    /// `sendmail` (`SENDMAIL_PATH`, from `MAIL_FROM`) (`MAIL_BACKEND`).
+    public var mailBackend = MailBackend.file
+    public var sendmailPath = "/usr/sbin/sendmail"
+    public var mailFrom = "ZakOps <no-reply@localhost>"
     /// Whether `serve` runs an outbox processor (`OUTBOX_PROCESSOR`; `zakops outbox work` runs one alone).
     public var outboxProcessor = true
     /// Webhooks may target private, loopback and link-local addresses (`WEBHOOK_ALLOW_PRIVATE`; development and tests only).
@@ -93,4 +98,10 @@ public struct Settings: Sendable {
 
     /// Whether this is a production start.
     public var isProduction: Bool { environment == .production }
+}
+
+/// Where the outbox delivers mail (`MAIL_BACKEND`).
+public enum MailBackend: String, Sendable, CaseIterable {
+    case file
+    case sendmail
 }

@@ -49,6 +49,9 @@ public struct SettingsLoader: Sendable {
         if let value = try int("OUTBOX_BATCH_SIZE", in: 1...1_000) { settings.outboxBatchSize = value }
         if let value = try int("OUTBOX_LEASE_SECONDS", in: 5...3600) { settings.outboxLeaseSeconds = value }
         if let value = try bool("OUTBOX_PROCESSOR") { settings.outboxProcessor = value }
+        if let value = try enumValue("MAIL_BACKEND", MailBackend.self) { settings.mailBackend = value }
+        if let value = plain("SENDMAIL_PATH") { settings.sendmailPath = value }
+        if let value = plain("MAIL_FROM") { settings.mailFrom = value }
         if let value = try int("SSE_HEARTBEAT_SECONDS", in: 1...300) { settings.sseHeartbeatSeconds = value }
         if let value = try int("SSE_REPLAY_HOURS", in: 1...168) { settings.sseReplayHours = value }
         if let value = try int("SSE_MAX_CONNECTIONS_PER_USER", in: 1...100_000) { settings.sseMaxConnectionsPerUser = value }

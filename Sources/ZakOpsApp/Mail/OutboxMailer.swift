@@ -1,0 +1,95 @@
+import Foundation
+import SQLKit
+import ZakOpsCore
+import ZakOpsStore
+
+/// Mail through the outbox: `send` writes a `mail` row; the outbox processor hands it to the
+/// configured backend (`MAIL_BACKEND`: `file` or `sendmail`) with retries, backoff and the DLQ,
+/// like every delivery. A message accepted here survives a crash.
+///
+/// Limit: the identity flows that notify (password change and reset, MFA, disabling) are
+/// several statements rather than one transaction, so the row is written just after the
+/// change commits, not inside its transaction.
+public struct OutboxMailer: Mailer {
+    public static let consumer = "mail"
+    let database: Database
+    let clock: any AppClock
+
+    public init(database: Database, clock: any AppClock = SystemClock()) {
+        self.database = database
+        self.clock = clock
+    }
+
+    struct Payload: Codable {
+        let to: String
+        let subject: String
+        let body: String
+    }
+
+    public func send(_ mail: Mail) async throws {
+        let payload = try JSONText.encode(Payload(to: mail.to, subject: mail.subject, body: mail.body))
+        let now = clock.now()
+        try await database.transaction { sql in
+            try await OutboxRepository.enqueue(consumer: Self.consumer, eventType: "mail.notification", payload: payload, at: now, in: sql)
+        }
+    }
+
+    static func mail(from row: OutboxRow) throws -> Mail {
+        let payload = try JSONDecoder().decode(Payload.self, from: Data(row.payload.utf8))
+        return Mail(to: payload.to, subject: payload.subject, body: payload.body)
+    }
+}
+
+/// Pipes an RFC 5322 message to a sendmail-compatible program (`SENDMAIL_PATH`, run as
+/// `-t -i`: recipients from the headers, a lone dot is not the end), such as msmtp's or
+/// postfix's. A non-zero exit is a failed attempt (retried by the outbox).
+public struct SendmailMailer: Mailer {
+    let path: String
+    let from: String
+
+    public init(path: String, from: String) {
+        self.path = path
+        self.from = from
+    }
+
+    public func send(_ mail: Mail) async throws {
+        let message = Self.message(mail, from: from, date: Date(), id: RandomToken.base32(RandomToken.bytes(16)))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = ["-t", "-i"]
+        let input = Pipe()
+        process.standardInput = input
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        try input.fileHandleForWriting.write(contentsOf: Data(message.utf8))
+        try input.fileHandleForWriting.close()
+        let deadline = ContinuousClock.now + .seconds(30)
+        while process.isRunning {
+            if ContinuousClock.now > deadline {
+                process.terminate()
+                throw WebhookDeliveryError("sendmail did not finish in 30 s")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        guard process.terminationStatus == 0 else { throw WebhookDeliveryError("sendmail exited with status \(process.terminationStatus)") }
+    }
+
+    /// The message: headers without line breaks (no header injection), a non-ASCII subject as
+    /// an RFC 2047 encoded word, CRLF line ends, UTF-8 text body.
+    static func message(_ mail: Mail, from: String, date: Date, id: String) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss '+0000'"
+        func header(_ value: String) -> String { value.replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ") }
+        let subject = header(mail.subject)
+        let encodedSubject = subject.allSatisfy(\.isASCII) ? subject : "=?utf-8?b?\(Data(subject.utf8).base64EncodedString())?="
+        let domain = header(from).split(separator: "@").last.map { String($0.prefix { $0 != ">" }) } ?? "localhost"
+        let lines = [
+            "From: \(header(from))", "To: \(header(mail.to))", "Subject: \(encodedSubject)", "Date: \(formatter.string(from: date))",
+            "Message-ID: <\(id)@\(domain)>", "MIME-Version: 1.0", "Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: 8bit", "",
+        ] + mail.body.replacingOccurrences(of: "\r\n", with: "\n").components(separatedBy: "\n")
+        return lines.joined(separator: "\r\n") + "\r\n"
+    }
+}
