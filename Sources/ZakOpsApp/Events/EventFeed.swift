@@ -7,10 +7,11 @@ import ZakOpsStore
 
 /// Reads new events from the durable log by sequence and fans them out to this instance's
 /// subscribers; sends the heartbeats; sheds every connection when degraded mode is switched
-/// on. It reads when woken: by PostgreSQL's NOTIFY from any instance's writer (sent on
-/// commit), and by a timer every `SSE_POLL_INTERVAL_MS` (the only trigger on SQLite, and the
-/// catch-up after a lost LISTEN connection). Reading by sequence works alike on one instance
-/// and on many, and nothing is skipped: numbers are handed out in commit order.
+/// on. It reads when woken: by a commit in this process, and by a timer every
+/// `SSE_POLL_INTERVAL_MS` for commits of other instances. Reading by sequence works alike on
+/// one instance and on many, and nothing is skipped: numbers are handed out in commit order.
+/// (PostgreSQL LISTEN/NOTIFY would cut the other instances' wait below the timer; a first
+/// version held a pooled connection for LISTEN and kept servers from shutting down cleanly.)
 struct EventFeed: Service {
     let database: Database
     let hub: EventHub
@@ -18,54 +19,23 @@ struct EventFeed: Service {
     let pollInterval: Duration
     let heartbeatInterval: Duration
 
-    /// The PostgreSQL channel writers notify (with the new sequence number) on commit.
-    static let channel = "zakops_events"
-
     func run() async throws {
-        // Wake-ups: a timer (the safety net, and all there is on SQLite) and, on PostgreSQL,
-        // every NOTIFY from a writer on any instance. Coalesced: one pending wake-up at most.
+        // Wake-ups: every commit in this process, and a timer for commits made by other
+        // instances (and as a safety net). Coalesced: one pending wake-up at most.
         let (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        // A commit in this process wakes the feed at once (SQLite has no NOTIFY).
         database.observeCommits { wake.yield() }
-        try await withThrowingTaskGroup(of: Bool.self) { group in
+        try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 while !Task.isCancelled {
                     try await Task.sleep(for: pollInterval)
                     wake.yield()
                 }
-                return false
             }
-            group.addTask {
-                await listen(wake)
-                return false
-            }
-            group.addTask {
-                try? await cancelWhenGracefulShutdown { try await deliver(wakes) }
-                return true
-            }
-            // The delivery loop ends at shutdown; then the helpers go too. (The listener ends
-            // at once on SQLite, which has no notifications: that ends nothing.)
-            while let finished = try await group.next() {
-                if finished { break }
-            }
+            try? await cancelWhenGracefulShutdown { try await deliver(wakes) }
             wake.finish()
             group.cancelAll()
         }
         hub.shed(count: nil, reason: "restart")
-    }
-
-    /// Keeps a LISTEN connection open, reconnecting after a loss; a lost connection costs only
-    /// latency, since the timer keeps the feed reading by sequence.
-    private func listen(_ wake: AsyncStream<Void>.Continuation) async {
-        while !Task.isCancelled {
-            do {
-                guard try await database.listen(Self.channel, notified: { wake.yield() }) else { return }
-            } catch {
-                if Task.isCancelled { return }
-                logger.warning("event notifications lost; reconnecting", metadata: ["error_type": .string(String(describing: type(of: error)))])
-            }
-            try? await Task.sleep(for: .seconds(1))
-        }
     }
 
     private func deliver(_ wakes: AsyncStream<Void>) async throws {

@@ -57,11 +57,6 @@ enum EventLog {
                     SQLBind(event.subjectKind), SQLBind(event.subjectID), SQLBind(event.payload))
             .run()
         try await enqueueWebhooks(event, sequence: sequence, at: time, in: sql)
-        // PostgreSQL delivers the notification on commit (never for a rollback): every
-        // instance's feed wakes up and reads the log by sequence.
-        if sql.dialect.name == "postgresql" {
-            try await sql.select().column(SQLFunction("pg_notify", args: SQLBind(EventFeed.channel), SQLBind(String(sequence)))).run()
-        }
         return sequence
     }
 

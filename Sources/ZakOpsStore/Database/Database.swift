@@ -146,19 +146,6 @@ public final class Database: Sendable {
     }
 
     /// Checks that the database answers a trivial query.
-    /// PostgreSQL: holds one pooled connection listening on `channel` and calls `notified` for
-    /// each notification, until the task is cancelled or the connection is lost (it throws then).
-    /// SQLite has no notifications: returns at once with false.
-    public func listen(_ channel: String, notified: @Sendable () -> Void) async throws -> Bool {
-        guard case .postgres(let client) = backend else { return false }
-        try await client.withConnection { connection in
-            try await connection.listen(on: channel) { notifications in
-                for try await _ in notifications { notified() }
-            }
-        }
-        return true
-    }
-
     public func ping() async throws {
         try await read { database in
             _ = try await database.select().column(SQLLiteral.numeric("1"), as: "ok").all()
