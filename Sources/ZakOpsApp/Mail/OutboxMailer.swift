@@ -61,7 +61,7 @@ public struct SendmailMailer: Mailer {
         process.standardInput = input
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try ProcessLaunch.run(process)
         try input.fileHandleForWriting.write(contentsOf: Data(message.utf8))
         try input.fileHandleForWriting.close()
         let deadline = ContinuousClock.now + .seconds(30)

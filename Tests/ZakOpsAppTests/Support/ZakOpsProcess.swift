@@ -27,7 +27,7 @@ final class ZakOpsProcess: @unchecked Sendable {
         process.standardError = stderrPipe
         let input = Pipe()
         process.standardInput = input
-        try process.run()
+        try ProcessLaunch.run(process)
         if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
         try input.fileHandleForWriting.close()
     }
