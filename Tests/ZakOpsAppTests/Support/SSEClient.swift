@@ -29,7 +29,13 @@ final class SSEClient: Sendable {
             while true {
                 let n = recv(fd, &buffer, buffer.count, 0)
                 if n <= 0 {
-                    shared.state.withLock { $0.closed = true }
+                    // The reader owns the descriptor: closed here, once nothing reads it any
+                    // more (leaked descriptors made Foundation's Process.run() crash), and under
+                    // the lock, so that `close()` never shuts down a reused descriptor number.
+                    shared.state.withLock { state in
+                        state.closed = true
+                        Glibc.close(fd)
+                    }
                     return
                 }
                 shared.state.withLock { $0.raw.append(contentsOf: buffer[0..<n]) }
@@ -39,7 +45,13 @@ final class SSEClient: Sendable {
 
     deinit { close() }
 
-    func close() { shutdown(fd, Int32(SHUT_RDWR)) }
+    /// Ends the connection; the reading thread then closes the descriptor.
+    func close() {
+        let fd = self.fd
+        shared.state.withLock { state in
+            if !state.closed { shutdown(fd, Int32(SHUT_RDWR)) }
+        }
+    }
 
     /// Whether the stream has ended: the socket closed, or the response's last chunk arrived
     /// (the connection itself may stay open for another request).
