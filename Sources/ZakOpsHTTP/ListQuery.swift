@@ -27,14 +27,17 @@ public enum ListQuery {
         return sequence
     }
 
-    /// A public id from the path (`DEAL-…`, `ACT-…`); anything else is 404, never reaching a query.
+    /// A public id from the path (`DEAL-…`, `ACT-…`, `wh_…`, `msg_…`); anything else is 404,
+    /// never reaching a query.
     public static func pathID(_ context: AppRequestContext, prefix: String) throws -> String {
         guard let id = context.parameters.get("id"), isPublicID(id, prefix: prefix) else { throw AppError(.notFound) }
         return id
     }
 
-    /// Whether `id` has the shape of a public id with this prefix (letters, digits, `-`; at most 40).
+    /// Whether `id` has the shape of a public id with this prefix: letters, digits and the
+    /// prefix's separator (`-` for `DEAL-`, `_` for `wh_`); at most 40 characters.
     public static func isPublicID(_ id: String, prefix: String) -> Bool {
-        id.hasPrefix(prefix) && id.count <= 40 && id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") })
+        let separator = prefix.last
+        return id.hasPrefix(prefix) && id.count <= 40 && id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == separator) })
     }
 }

@@ -176,9 +176,6 @@ struct WebhooksController: Sendable {
     }
 
     static func id(_ context: AppRequestContext) throws -> String {
-        guard let id = context.parameters.get("id"), id.hasPrefix("wh_"), id.count <= 60, id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else {
-            throw AppError(.notFound)
-        }
-        return id
+        try ListQuery.pathID(context, prefix: "wh_")
     }
 }
