@@ -174,7 +174,7 @@ struct LoginAndSessionTests {
 
     @Test("a hash made with a lower cost is upgraded at the next successful login")
     func rehash() async throws {
-        try await TestServer.run(hasher: PasswordHasher(cost: 11, threads: 1)) { server in
+        try await TestServer.run(hasher: PasswordHasher(cost: 11, threads: 1, niceness: 0)) { server in
             let account = try await server.createOperator()  // hashed at cost 10 by the shared test hasher
             func storedCost() async throws -> Int? {
                 let hash = try await server.database.read { sql in

@@ -19,15 +19,21 @@ public final class PasswordHasher: Sendable {
     /// Verified against when the account does not exist, so that path does the same work.
     private let dummyHash: String
 
+    /// The nice value of the hashing threads in production: the lowest priority, measured best
+    /// for the rest of the server under a login flood (docs/decisions.md). The price: on cores
+    /// kept busy by normal-priority work, logins get little CPU and wait.
+    public static let defaultNiceness: Int32 = 19
+
     /// - Parameters:
     ///   - cost: bcrypt cost for new hashes (never below 10).
     ///   - threads: threads hashing at once.
-    public init(cost: Int, threads: Int = max(1, System.coreCount / 2), maximumWaiting: Int = 64) {
+    ///   - niceness: the hashing threads' nice value (0 leaves them at normal priority).
+    public init(cost: Int, threads: Int = max(1, System.coreCount / 2), maximumWaiting: Int = 64, niceness: Int32 = PasswordHasher.defaultNiceness) {
         self.cost = max(10, cost)
         self.maximumWaiting = maximumWaiting
         pool = NIOThreadPool(numberOfThreads: threads)
         pool.start()
-        Self.lowerPriority(of: pool, threads: threads)
+        if niceness > 0 { Self.lowerPriority(of: pool, threads: threads, niceness: niceness) }
         dummyHash = Bcrypt.hash(RandomToken.base32(RandomToken.bytes(16)), cost: UInt8(max(10, cost)))
     }
 
@@ -58,11 +64,11 @@ public final class PasswordHasher: Sendable {
         return Int(parts[1])
     }
 
-    /// Gives every hashing thread a lowest scheduling priority (nice 19), so that when the cores
-    /// are busy the event loops answering other requests run first and a login flood slows
-    /// logins, not the rest of the server. One job per thread, held at a barrier until all have
-    /// started, so each thread runs exactly one.
-    private static func lowerPriority(of pool: NIOThreadPool, threads: Int) {
+    /// Gives every hashing thread a lower scheduling priority, so that when the cores are busy
+    /// the event loops answering other requests run first and a login flood slows logins, not
+    /// the rest of the server. One job per thread, held at a barrier until all have started, so
+    /// each thread runs exactly one.
+    private static func lowerPriority(of pool: NIOThreadPool, threads: Int, niceness: Int32) {
         #if os(Linux)
         let started = DispatchGroup()
         let release = DispatchSemaphore(value: 0)
@@ -70,7 +76,7 @@ public final class PasswordHasher: Sendable {
             started.enter()
             pool.submit { _ in
                 // On Linux the nice value is per thread; `who` 0 is the calling thread.
-                _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 19)
+                _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness)
                 started.leave()
                 release.wait()
             }

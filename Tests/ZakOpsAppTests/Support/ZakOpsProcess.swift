@@ -5,10 +5,15 @@ import ZakOpsCore
 
 /// The real `zakops` binary in a child process, for what only a process shows: exit codes,
 /// signals, refusing to bind.
+///
+/// Its output goes to files, not pipes: reading a pipe to its end blocks a thread of Swift's
+/// small cooperative pool until every copy of the write end is closed, and a child started at
+/// the same moment by another test can hold a copy for as long as it runs; a full pipe would
+/// also stop a talkative child.
 final class ZakOpsProcess: @unchecked Sendable {
     let process = Process()
-    private let stdoutPipe = Pipe()
-    private let stderrPipe = Pipe()
+    private let stdoutFile: URL
+    private let stderrFile: URL
 
     static var binary: String {
         if let path = ProcessInfo.processInfo.environment["ZAKOPS_BIN"] { return path }
@@ -23,13 +28,25 @@ final class ZakOpsProcess: @unchecked Sendable {
         env.merge(environment) { _, new in new }
         process.environment = env
         process.currentDirectoryURL = try directory ?? TemporaryFolder.make()
-        process.standardOutput = stdoutPipe
-        process.standardError = stderrPipe
-        let input = Pipe()
-        process.standardInput = input
+        let outputs = try TemporaryFolder.make()
+        stdoutFile = outputs.appendingPathComponent("stdout")
+        stderrFile = outputs.appendingPathComponent("stderr")
+        let stdinFile = outputs.appendingPathComponent("stdin")
+        try Data((stdin ?? "").utf8).write(to: stdinFile)
+        for file in [stdoutFile, stderrFile] {
+            guard FileManager.default.createFile(atPath: file.path, contents: nil) else { throw TestSetupError("cannot create \(file.path)") }
+        }
+        let handles = try (
+            input: FileHandle(forReadingFrom: stdinFile),
+            output: FileHandle(forWritingTo: stdoutFile),
+            error: FileHandle(forWritingTo: stderrFile)
+        )
+        // The child has its own copies once it runs; ours are closed whatever happens.
+        defer { for handle in [handles.input, handles.output, handles.error] { try? handle.close() } }
+        process.standardInput = handles.input
+        process.standardOutput = handles.output
+        process.standardError = handles.error
         try ProcessLaunch.run(process)
-        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try input.fileHandleForWriting.close()
     }
 
     /// Runs a command to completion and returns (exit code, stdout, stderr).
@@ -56,8 +73,14 @@ final class ZakOpsProcess: @unchecked Sendable {
     /// Sends SIGTERM.
     func terminate() { kill(process.processIdentifier, SIGTERM) }
 
-    lazy var stdout: String = String(decoding: stdoutPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    lazy var stderr: String = String(decoding: stderrPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    /// What the child has written to standard output so far (all of it once it has exited).
+    var stdout: String { Self.contents(of: stdoutFile) }
+    /// What the child has written to standard error so far.
+    var stderr: String { Self.contents(of: stderrFile) }
+
+    private static func contents(of file: URL) -> String {
+        String(decoding: (try? Data(contentsOf: file)) ?? Data(), as: UTF8.self)
+    }
 
     /// Waits until the port accepts connections (or the process exits).
     func waitUntilListening(port: Int, timeout: Duration = .seconds(30)) async throws {
