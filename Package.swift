@@ -32,6 +32,9 @@ let package = Package(
         .package(url: "https://github.com/vapor/sqlite-nio.git", exact: "1.13.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", exact: "2.37.6"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", exact: "2.5.0"),
+        // Child processes (sendmail; the tests' `zakops` children): Foundation's Process.run()
+        // on Linux over-reads /proc/self/fd entries and crashed the suite (corelibs-foundation PR 5472).
+        .package(url: "https://github.com/swiftlang/swift-subprocess.git", exact: "1.0.2"),
         // Transitive: pinned so that a fresh clone resolves the graph that was tested.
         .package(url: "https://github.com/swift-server/async-http-client.git", exact: "1.37.0"),
         .package(url: "https://github.com/vapor/async-kit.git", exact: "1.22.0"),
@@ -116,6 +119,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ],
             resources: [.copy("Auth/Resources/common-passwords.txt"), .copy("OpenAPI/openapi.json")],
             swiftSettings: upcoming
@@ -161,6 +166,8 @@ let package = Package(
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: upcoming
         ),

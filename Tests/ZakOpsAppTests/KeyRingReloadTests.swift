@@ -37,7 +37,7 @@ struct KeyRingReloadTests {
         #expect(try await ZakOpsProcess.run(["migrate"], environment: env).status == 0)
         let password = TestServer.password()
         #expect(try await ZakOpsProcess.run(["user", "create", "--email", "ops@example.com", "--role", "operator"], environment: env, stdin: password + "\n").status == 0)
-        let child = try ZakOpsProcess(["serve"], environment: env, directory: folder)
+        let child = try await ZakOpsProcess(["serve"], environment: env, directory: folder)
         try await child.waitUntilListening(port: port)
 
         let session = try await Self.login(port: port, email: "ops@example.com", password: password)
@@ -46,7 +46,7 @@ struct KeyRingReloadTests {
         // Rotate: the new secret becomes current, the old one previous.
         try second.write(to: currentFile, atomically: true, encoding: .utf8)
         try first.write(to: previousFile, atomically: true, encoding: .utf8)
-        kill(child.process.processIdentifier, SIGHUP)
+        kill(child.pid, SIGHUP)
         var rotated = false
         for _ in 0..<100 where !rotated {
             let csrf = try await RawHTTP.get("/api/auth/csrf", port: port, headers: ["Cookie": "__Host-zakops_session=\(session.cookie)"])

@@ -42,19 +42,19 @@ struct OutboxCrashTests {
                 "DATABASE_URL": TestDatabase.url(location), "HTTP_PORT": String(port), "LOG_LEVEL": "warning",
                 "WEBHOOK_ALLOW_PRIVATE": "true", "OUTBOX_BATCH_SIZE": "10", "OUTBOX_LEASE_SECONDS": "5", "OUTBOX_POLL_INTERVAL_MS": "50",
             ]
-            let first = try ZakOpsProcess(["serve"], environment: environment)
+            let first = try await ZakOpsProcess(["serve"], environment: environment)
             try await first.waitUntilListening(port: port)
             let deadline = ContinuousClock.now + .seconds(60)
             while await inbox.deliveries.count < 15 {
                 guard ContinuousClock.now < deadline else { throw TestSetupError("no deliveries before the kill") }
                 try await Task.sleep(for: .milliseconds(20))
             }
-            kill(first.process.processIdentifier, SIGKILL)
+            kill(first.pid, SIGKILL)
             _ = try await first.wait()
             let beforeRestart = await inbox.deliveries.count
             #expect(beforeRestart < 60, "the kill came in the middle of the deliveries")
 
-            let second = try ZakOpsProcess(["serve"], environment: environment)
+            let second = try await ZakOpsProcess(["serve"], environment: environment)
             try await second.waitUntilListening(port: port)
             let restartDeadline = ContinuousClock.now + .seconds(90)
             func receivedIDs() async -> [String] { await inbox.deliveries.compactMap { $0.headers[HTTPField.Name("webhook-id")!] } }

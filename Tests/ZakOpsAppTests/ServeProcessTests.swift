@@ -36,7 +36,7 @@ struct ServeProcessTests {
     func defaultStart() async throws {
         let folder = try TemporaryFolder.make()
         let port = ZakOpsProcess.freePort()
-        let child = try ZakOpsProcess(["serve"], environment: ["HTTP_PORT": String(port)], directory: folder)
+        let child = try await ZakOpsProcess(["serve"], environment: ["HTTP_PORT": String(port)], directory: folder)
         try await child.waitUntilListening(port: port)
         let ready = try await RawHTTP.get("/health/ready", port: port)
         #expect(ready.status == 200)
@@ -52,7 +52,7 @@ struct ServeProcessTests {
     func productionStarts() async throws {
         let location = try await Self.migrated()
         let port = ZakOpsProcess.freePort()
-        let child = try ZakOpsProcess(["serve"], environment: try Self.productionEnvironment(location: location, port: port))
+        let child = try await ZakOpsProcess(["serve"], environment: try Self.productionEnvironment(location: location, port: port))
         try await child.waitUntilListening(port: port)
         let ready = try await RawHTTP.get("/health/ready", port: port)
         #expect(ready.status == 200)
@@ -78,10 +78,10 @@ struct ServeProcessTests {
         let port = ZakOpsProcess.freePort()
         var environment = try Self.productionEnvironment(location: location, port: port)
         environment[name] = value
-        let child = try ZakOpsProcess(["serve"], environment: environment)
+        let child = try await ZakOpsProcess(["serve"], environment: environment)
         var everListened = false
         let deadline = ContinuousClock.now + .seconds(60)
-        while child.process.isRunning && ContinuousClock.now < deadline {
+        while child.isRunning && ContinuousClock.now < deadline {
             if await RawHTTP.listening(port: port) { everListened = true }
             try await Task.sleep(for: .milliseconds(20))
         }

@@ -62,7 +62,7 @@ struct TLSListenerTests {
         // A session secret file too: one SIGHUP reloads both the key ring and the certificate.
         let secretFile = folder.appendingPathComponent("session_secret")
         try TestSecrets.sessionSecret().write(to: secretFile, atomically: true, encoding: .utf8)
-        let child = try ZakOpsProcess(["serve"], environment: [
+        let child = try await ZakOpsProcess(["serve"], environment: [
             "DATABASE_URL": TestDatabase.url(location), "HTTP_PORT": String(httpPort), "HTTPS_PORT": String(httpsPort),
             "TLS_CERT_FILE": files.certificate.path, "TLS_KEY_FILE": files.key.path,
             "PUBLIC_BASE_URL": "https://localhost:\(httpsPort)", "HEALTH_ON_HTTP": "true", "SESSION_SECRET_FILE": secretFile.path,
@@ -100,7 +100,7 @@ struct TLSListenerTests {
         // Renewal: new files from another CA, SIGHUP, and new connections get the new certificate.
         let renewed = try secondCA.writeServerFiles(to: folder)
         #expect(renewed.certificate == files.certificate)
-        kill(child.process.processIdentifier, SIGHUP)
+        kill(child.pid, SIGHUP)
         var reloaded = false
         for _ in 0..<100 where !reloaded {
             reloaded = (try? await Self.withClient(try Self.client(trusting: secondCA, connectTimeout: .seconds(2))) { client in

@@ -63,7 +63,7 @@ struct UserCommandTests {
     func developmentAdmin() async throws {
         let folder = try TemporaryFolder.make()
         let port = ZakOpsProcess.freePort()
-        let child = try ZakOpsProcess(["serve"], environment: ["HTTP_PORT": String(port), "PASSWORD_HASH_COST": "10"], directory: folder)
+        let child = try await ZakOpsProcess(["serve"], environment: ["HTTP_PORT": String(port), "PASSWORD_HASH_COST": "10"], directory: folder)
         try await child.waitUntilListening(port: port)
         child.terminate()
         #expect(try await child.wait(timeout: .seconds(30)) == 0)

@@ -1,5 +1,7 @@
 import Foundation
 import SQLKit
+import Subprocess
+import SystemPackage
 import ZakOpsCore
 import ZakOpsStore
 
@@ -54,25 +56,29 @@ public struct SendmailMailer: Mailer {
 
     public func send(_ mail: Mail) async throws {
         let message = Self.message(mail, from: from, date: Date(), id: RandomToken.base32(RandomToken.bytes(16)))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = ["-t", "-i"]
-        let input = Pipe()
-        process.standardInput = input
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try ProcessLaunch.run(process)
-        try input.fileHandleForWriting.write(contentsOf: Data(message.utf8))
-        try input.fileHandleForWriting.close()
-        let deadline = ContinuousClock.now + .seconds(30)
-        while process.isRunning {
-            if ContinuousClock.now > deadline {
-                process.terminate()
-                throw WebhookDeliveryError("sendmail did not finish in 30 s")
+        // swift-subprocess, not Foundation's Process (whose launch on Linux can crash); a
+        // sendmail that hangs is killed when the 30 s are up (cancelling `run` tears it down).
+        let status = try await withThrowingTaskGroup(of: TerminationStatus?.self) { group in
+            group.addTask {
+                try await Subprocess.run(
+                    .path(FilePath(path)), arguments: ["-t", "-i"],
+                    input: .string(message), output: .discarded, error: .discarded
+                ).terminationStatus
             }
-            try await Task.sleep(for: .milliseconds(20))
+            group.addTask {
+                try await Task.sleep(for: .seconds(30))
+                return nil
+            }
+            let first = try await group.next() ?? nil
+            group.cancelAll()
+            return first
         }
-        guard process.terminationStatus == 0 else { throw WebhookDeliveryError("sendmail exited with status \(process.terminationStatus)") }
+        guard let status else { throw WebhookDeliveryError("sendmail did not finish in 30 s") }
+        switch status {
+        case .exited(0): return
+        case .exited(let code): throw WebhookDeliveryError("sendmail exited with status \(code)")
+        case .signaled(let signal): throw WebhookDeliveryError("sendmail was ended by signal \(signal)")
+        }
     }
 
     /// The message: headers without line breaks (no header injection), a non-ASCII subject as

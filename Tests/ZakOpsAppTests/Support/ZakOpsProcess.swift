@@ -1,19 +1,29 @@
 import Foundation
 import NIOCore
+import Subprocess
+import Synchronization
+import SystemPackage
 import ZakOpsHTTP
 import ZakOpsCore
 
 /// The real `zakops` binary in a child process, for what only a process shows: exit codes,
 /// signals, refusing to bind.
 ///
-/// Its output goes to files, not pipes: reading a pipe to its end blocks a thread of Swift's
-/// small cooperative pool until every copy of the write end is closed, and a child started at
-/// the same moment by another test can hold a copy for as long as it runs; a full pipe would
-/// also stop a talkative child.
-final class ZakOpsProcess: @unchecked Sendable {
-    let process = Process()
+/// Started with swift-subprocess, not Foundation's `Process`: its `run()` on Linux over-reads
+/// `/proc/self/fd` entries and crashed the suite now and then. Output goes to files, not pipes:
+/// a file never fills up and never waits for another test's child to close a copy of its end.
+/// A child still running when its object goes away is killed.
+final class ZakOpsProcess: Sendable {
+    /// The child's process id, for signals.
+    let pid: pid_t
+    private let status: Task<Int32, any Error>
+    private let finished: FinishFlag
     private let stdoutFile: URL
     private let stderrFile: URL
+
+    private final class FinishFlag: Sendable {
+        let value = Atomic<Bool>(false)
+    }
 
     static var binary: String {
         if let path = ProcessInfo.processInfo.environment["ZAKOPS_BIN"] { return path }
@@ -21,57 +31,79 @@ final class ZakOpsProcess: @unchecked Sendable {
         return root.appendingPathComponent(".build/debug/zakops").path
     }
 
-    init(_ arguments: [String], environment: [String: String], directory: URL? = nil, stdin: String? = nil) throws {
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = arguments
-        var env = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
-        env.merge(environment) { _, new in new }
-        process.environment = env
-        process.currentDirectoryURL = try directory ?? TemporaryFolder.make()
+    init(_ arguments: [String], environment: [String: String], directory: URL? = nil, stdin: String? = nil) async throws {
+        var env: [Environment.Key: String] = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
+        for (name, value) in environment { env[Environment.Key(stringLiteral: name)] = value }
+        let workingDirectory = try directory ?? TemporaryFolder.make()
         let outputs = try TemporaryFolder.make()
         stdoutFile = outputs.appendingPathComponent("stdout")
         stderrFile = outputs.appendingPathComponent("stderr")
         let stdinFile = outputs.appendingPathComponent("stdin")
         try Data((stdin ?? "").utf8).write(to: stdinFile)
-        for file in [stdoutFile, stderrFile] {
-            guard FileManager.default.createFile(atPath: file.path, contents: nil) else { throw TestSetupError("cannot create \(file.path)") }
+        let input = try FileDescriptor.open(FilePath(stdinFile.path), .readOnly)
+        let output = try FileDescriptor.open(FilePath(stdoutFile.path), .writeOnly, options: [.create, .truncate], permissions: [.ownerReadWrite])
+        let error = try FileDescriptor.open(FilePath(stderrFile.path), .writeOnly, options: [.create, .truncate], permissions: [.ownerReadWrite])
+
+        let (started, starting) = AsyncThrowingStream<pid_t, any Error>.makeStream()
+        let finished = FinishFlag()
+        self.finished = finished
+        status = Task {
+            defer { finished.value.store(true, ordering: .releasing) }
+            do {
+                let result = try await Subprocess.run(
+                    .path(FilePath(Self.binary)), arguments: Arguments(arguments), environment: .custom(env),
+                    workingDirectory: FilePath(workingDirectory.path),
+                    input: .fileDescriptor(input, closeAfterSpawningProcess: true),
+                    output: .fileDescriptor(output, closeAfterSpawningProcess: true),
+                    error: .fileDescriptor(error, closeAfterSpawningProcess: true)
+                ) { execution in
+                    starting.yield(execution.processIdentifier.value)
+                    starting.finish()
+                }
+                starting.finish()
+                switch result.terminationStatus {
+                case .exited(let code): return code
+                case .signaled(let signal): return 128 + signal
+                }
+            } catch {
+                starting.finish(throwing: error)
+                throw error
+            }
         }
-        let handles = try (
-            input: FileHandle(forReadingFrom: stdinFile),
-            output: FileHandle(forWritingTo: stdoutFile),
-            error: FileHandle(forWritingTo: stderrFile)
-        )
-        // The child has its own copies once it runs; ours are closed whatever happens.
-        defer { for handle in [handles.input, handles.output, handles.error] { try? handle.close() } }
-        process.standardInput = handles.input
-        process.standardOutput = handles.output
-        process.standardError = handles.error
-        try ProcessLaunch.run(process)
+        var iterator = started.makeAsyncIterator()
+        guard let pid = try await iterator.next() else { throw TestSetupError("zakops did not start") }
+        self.pid = pid
     }
+
+    deinit { status.cancel() }
 
     /// Runs a command to completion and returns (exit code, stdout, stderr).
     static func run(_ arguments: [String], environment: [String: String], directory: URL? = nil, stdin: String? = nil, timeout: Duration = .seconds(60)) async throws -> (status: Int32, stdout: String, stderr: String) {
-        let child = try ZakOpsProcess(arguments, environment: environment, directory: directory, stdin: stdin)
+        let child = try await ZakOpsProcess(arguments, environment: environment, directory: directory, stdin: stdin)
         let status = try await child.wait(timeout: timeout)
         return (status, child.stdout, child.stderr)
     }
 
-    /// Waits for the process to exit; kills it and fails after `timeout`.
+    /// Whether the child has not exited yet.
+    var isRunning: Bool { !finished.value.load(ordering: .acquiring) }
+
+    /// Waits for the process to exit and returns its exit code (128 + the signal when a signal
+    /// ended it); kills it and fails after `timeout`.
     func wait(timeout: Duration = .seconds(60)) async throws -> Int32 {
         let deadline = ContinuousClock.now + timeout
-        while process.isRunning {
+        while isRunning {
             if ContinuousClock.now > deadline {
-                process.interrupt()
-                kill(process.processIdentifier, SIGKILL)
+                kill(pid, SIGKILL)
+                _ = try? await status.value
                 throw TestSetupError("zakops did not exit in time")
             }
             try await Task.sleep(for: .milliseconds(50))
         }
-        return process.terminationStatus
+        return try await status.value
     }
 
     /// Sends SIGTERM.
-    func terminate() { kill(process.processIdentifier, SIGTERM) }
+    func terminate() { kill(pid, SIGTERM) }
 
     /// What the child has written to standard output so far (all of it once it has exited).
     var stdout: String { Self.contents(of: stdoutFile) }
@@ -86,7 +118,7 @@ final class ZakOpsProcess: @unchecked Sendable {
     func waitUntilListening(port: Int, timeout: Duration = .seconds(30)) async throws {
         let deadline = ContinuousClock.now + timeout
         while !(await RawHTTP.listening(port: port)) {
-            guard process.isRunning else { throw TestSetupError("zakops exited before listening") }
+            guard isRunning else { throw TestSetupError("zakops exited before listening") }
             guard ContinuousClock.now < deadline else { throw TestSetupError("zakops did not start listening") }
             try await Task.sleep(for: .milliseconds(50))
         }
