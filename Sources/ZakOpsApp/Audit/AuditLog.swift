@@ -48,8 +48,14 @@ struct ChangeContext: Sendable {
     /// transaction (nothing without a key): a replay then returns it, and a change that rolls
     /// back leaves the key unanswered for the middleware to release.
     func recordResponse(status: Int, body: some Encodable, location: String?, in sql: any SQLDatabase) async throws {
+        guard idempotency != nil else { return }
+        try await recordResponse(status: status, json: try JSONText.encode(body), location: location, in: sql)
+    }
+
+    /// The same, for a body already written as JSON text.
+    func recordResponse(status: Int, json: String, location: String?, in sql: any SQLDatabase) async throws {
         guard let idempotency else { return }
-        try await IdempotencyStore.record(idempotency, status: status, body: try JSONText.encode(body), location: location, in: sql)
+        try await IdempotencyStore.record(idempotency, status: status, body: json, location: location, in: sql)
     }
 }
 

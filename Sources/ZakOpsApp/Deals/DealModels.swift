@@ -128,49 +128,11 @@ struct Deal: Sendable, Equatable {
     var stage: DealStage
     var status: DealStatus
     var broker: Broker?
-    var companyInfo: JSONValue
+    var companyInfo: CanonicalJSON
     var metrics: DealMetrics
     var version: Int
     let createdAt: String
     var updatedAt: String
-}
-
-/// The JSON of a deal.
-struct DealResponse: ResponseEncodable, Equatable {
-    let id: String
-    let canonicalName: String
-    let displayName: String
-    let stage: String
-    let status: String
-    let broker: Broker?
-    let companyInfo: JSONValue
-    let metrics: DealMetrics
-    let version: Int
-    let createdAt: String
-    let updatedAt: String
-
-    enum CodingKeys: String, CodingKey {
-        case id, stage, status, broker, metrics, version
-        case canonicalName = "canonical_name"
-        case displayName = "display_name"
-        case companyInfo = "company_info"
-        case createdAt = "created_at"
-        case updatedAt = "updated_at"
-    }
-
-    init(_ deal: Deal) {
-        id = deal.id
-        canonicalName = deal.canonicalName
-        displayName = deal.displayName
-        stage = deal.stage.rawValue
-        status = deal.status.rawValue
-        broker = deal.broker
-        companyInfo = deal.companyInfo
-        metrics = deal.metrics
-        version = deal.version
-        createdAt = deal.createdAt
-        updatedAt = deal.updatedAt
-    }
 }
 
 /// Field rules shared by create and update.

@@ -20,7 +20,7 @@ struct DealService: Sendable {
         let deal = Deal(
             id: Self.newID(), canonicalName: name, displayName: display,
             stage: input.stage ?? .inbound, status: input.status ?? .active,
-            broker: try DealValidation.broker(input.broker), companyInfo: try DealValidation.companyInfo(input.companyInfo),
+            broker: try DealValidation.broker(input.broker), companyInfo: CanonicalJSON(try DealValidation.companyInfo(input.companyInfo)),
             metrics: try DealValidation.metrics(input.metrics), version: 1, createdAt: stamp, updatedAt: stamp
         )
         guard DealStage.pipeline.contains(deal.stage) else {
@@ -31,7 +31,7 @@ struct DealService: Sendable {
             try await DealRepository.insert(deal, createdBy: context.actorID, sequence: sequence, in: sql)
             try await AuditLog.record(action: "deal.created", targetKind: "deal", targetID: deal.id,
                                       changes: DealChanges.between(nil, deal), context: context, in: sql)
-            try await context.recordResponse(status: 201, body: DealResponse(deal), location: "/api/deals/\(deal.id)", in: sql)
+            try await context.recordResponse(status: 201, json: DealJSON.render(deal), location: "/api/deals/\(deal.id)", in: sql)
         }
         return deal
     }
@@ -68,7 +68,7 @@ struct DealService: Sendable {
             if let display { deal.displayName = display }
             if let status = input.status { deal.status = status }
             if let broker { deal.broker = broker }
-            if let info { deal.companyInfo = info }
+            if let info { deal.companyInfo = CanonicalJSON(info) }
             if let metrics { deal.metrics = metrics.applied(to: deal.metrics) }
             if deal == before { return deal }
             deal.version += 1
@@ -136,7 +136,7 @@ struct DealService: Sendable {
         // The event log keeps no personal data: the broker is left out (the deal itself has it).
         var view = deal
         view.broker = nil
-        let payload = (try? JSONText.encode(DealResponse(view))) ?? "{}"
+        let payload = DealJSON.render(view)
         return EventLog.Event(type: type, subjectKind: "deal", subjectID: deal.id, payload: payload)
     }
 }

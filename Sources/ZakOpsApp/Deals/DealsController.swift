@@ -9,15 +9,6 @@ struct DealsController: Sendable {
     let service: DealService
     let clock: any AppClock
 
-    struct ListResponse: ResponseEncodable {
-        let deals: [DealResponse]
-        let nextCursor: String?
-        enum CodingKeys: String, CodingKey {
-            case deals
-            case nextCursor = "next_cursor"
-        }
-    }
-
     struct TimelineResponse: ResponseEncodable {
         let events: [EventLog.Entry]
     }
@@ -34,9 +25,9 @@ struct DealsController: Sendable {
     func register(on routes: SecuredRoutes) {
         routes.post("/api/deals", .permission(.dealsWrite)) { request, context in try await create(request, context) }
         routes.get("/api/deals", .permission(.dealsRead)) { request, _ in try await list(request) }
-        routes.get("/api/deals/{id}", .permission(.dealsRead)) { request, context in
+        routes.get("/api/deals/{id}", .permission(.dealsRead)) { _, context in
             let deal = try await service.get(try Self.id(context))
-            var response = try DealResponse(deal).response(from: request, context: context)
+            var response = DealJSON.response(DealJSON.render(deal))
             response.headers[.eTag] = "\"\(deal.version)\""
             return response
         }
@@ -60,8 +51,7 @@ struct DealsController: Sendable {
         let principal = try context.requirePrincipal()
         let input = try await request.decodeStrictJSON(as: CreateDealRequest.self, context: context)
         let deal = try await service.create(input, by: ChangeContext(principal: principal, request: context, time: clock.now()))
-        var response = try DealResponse(deal).response(from: request, context: context)
-        response.status = .created
+        var response = DealJSON.response(DealJSON.render(deal), status: .created)
         response.headers[.location] = "/api/deals/\(deal.id)"
         return response
     }
@@ -76,20 +66,20 @@ struct DealsController: Sendable {
         let input = try await request.decodeStrictJSON(as: UpdateDealRequest.self, context: context)
         let deal = try await service.update(try Self.id(context), input, expectedVersion: expected,
                                             by: ChangeContext(principal: principal, request: context, time: clock.now()))
-        var response = try DealResponse(deal).response(from: request, context: context)
+        var response = DealJSON.response(DealJSON.render(deal))
         response.headers[.eTag] = "\"\(deal.version)\""
         return response
     }
 
-    private func transition(_ request: Request, _ context: AppRequestContext) async throws -> DealResponse {
+    private func transition(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let principal = try context.requirePrincipal()
         let input = try await request.decodeStrictJSON(as: TransitionRequest.self, context: context)
         let deal = try await service.transition(try Self.id(context), to: input.toStage, reason: input.reason,
                                                 by: ChangeContext(principal: principal, request: context, time: clock.now()))
-        return DealResponse(deal)
+        return DealJSON.response(DealJSON.render(deal))
     }
 
-    private func list(_ request: Request) async throws -> ListResponse {
+    private func list(_ request: Request) async throws -> Response {
         let query = request.uri.queryParameters
         let stage = try query["stage"].map { value in
             guard let stage = DealStage(rawValue: String(value)) else { throw AppError.validation(field: "stage", problem: "must be a deal stage") }
@@ -112,7 +102,7 @@ struct DealsController: Sendable {
         }
         let cursor = try ListQuery.cursor(request)
         let page = try await service.list(stage: stage, status: status, text: text, after: cursor, limit: limit)
-        return ListResponse(deals: page.deals.map(DealResponse.init), nextCursor: page.next.map { ListQuery.encodeCursor(sequence: $0) })
+        return DealJSON.response(DealJSON.renderPage(page.deals, nextCursor: page.next.map { ListQuery.encodeCursor(sequence: $0) }))
     }
 
     static func id(_ context: AppRequestContext) throws -> String {

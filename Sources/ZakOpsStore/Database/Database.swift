@@ -126,6 +126,10 @@ public final class Database: Sendable {
     /// `role` picks SQLite's writer or a reader connection (PostgreSQL connections do both).
     func withConnection<T: Sendable>(role: SQLiteConnectionPool.Role, _ work: @escaping @Sendable (LeasedConnection) async throws -> T) async throws -> T {
         do {
+            if case .sqlite(let pool) = backend,
+               let result = try await pool.withIdleConnection(role: role, { connection in try await work(.sqlite(connection)) }) {
+                return result
+            }
             return try await withLeaseDeadline(deadline) { [backend] flag in
                 switch backend {
                 case .sqlite(let pool):

@@ -89,6 +89,20 @@ actor SQLiteConnectionPool {
         }
     }
 
+    /// Runs `work` at once if a connection of the role is idle, or returns nil without running
+    /// it. The common case then needs no deadline (a timer task per query was a visible cost).
+    func withIdleConnection<T: Sendable>(role: Role, _ work: @Sendable (SQLiteConnection) async throws -> T) async throws -> T? {
+        guard !closed, let connection = idle[role]?.popLast() else { return nil }
+        do {
+            let result = try await work(connection)
+            release(connection, role: role)
+            return result
+        } catch {
+            release(connection, role: role)
+            throw error
+        }
+    }
+
     private func lease(_ role: Role) async throws -> SQLiteConnection {
         if closed { throw StoreError.unavailable(reason: "pool closed") }
         if let connection = idle[role]?.popLast() { return connection }

@@ -1,0 +1,116 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import ZakOpsCore
+
+/// A deal's JSON, written directly rather than through `JSONEncoder`: a page of 50 deals spent
+/// most of its time encoding, and parsing each stored `company_info` only to encode it again.
+/// The stored text is copied as it is (the server wrote it, canonical, when the deal changed).
+///
+/// The shape is the OpenAPI document's `Deal`: keys in sorted order, like every other response;
+/// `broker` absent when there is none, an unset figure absent from `metrics`. Strings are
+/// escaped by the same code as log lines (`JSONText.appendString`).
+enum DealJSON {
+    /// The JSON object of one deal.
+    static func render(_ deal: Deal) -> String {
+        var out = ""
+        out.reserveCapacity(512 + deal.companyInfo.text.utf8.count)
+        append(deal, to: &out)
+        return out
+    }
+
+    /// `{"deals":[…],"next_cursor":"…"}`, the cursor absent on the last page.
+    static func renderPage(_ deals: [Deal], nextCursor: String?) -> String {
+        var out = "{\"deals\":["
+        out.reserveCapacity(deals.reduce(64) { $0 + 512 + $1.companyInfo.text.utf8.count })
+        for (index, deal) in deals.enumerated() {
+            if index > 0 { out.append(",") }
+            append(deal, to: &out)
+        }
+        out.append("]")
+        if let nextCursor {
+            out.append(",\"next_cursor\":")
+            JSONText.appendString(nextCursor, to: &out)
+        }
+        out.append("}")
+        return out
+    }
+
+    /// A `200` (or `status`) response with `text` as its JSON body.
+    static func response(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(
+            status: status,
+            headers: [.contentType: "application/json; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: text))
+        )
+    }
+
+    private static func append(_ deal: Deal, to out: inout String) {
+        out.append("{")
+        if let broker = deal.broker {
+            out.append("\"broker\":{")
+            var first = true
+            if let email = broker.email {
+                out.append("\"email\":")
+                JSONText.appendString(email, to: &out)
+                first = false
+            }
+            if let name = broker.name {
+                out.append(first ? "\"name\":" : ",\"name\":")
+                JSONText.appendString(name, to: &out)
+            }
+            out.append("},")
+        }
+        out.append("\"canonical_name\":")
+        JSONText.appendString(deal.canonicalName, to: &out)
+        out.append(",\"company_info\":")
+        out.append(deal.companyInfo.text)
+        out.append(",\"created_at\":")
+        JSONText.appendString(deal.createdAt, to: &out)
+        out.append(",\"display_name\":")
+        JSONText.appendString(deal.displayName, to: &out)
+        out.append(",\"id\":")
+        JSONText.appendString(deal.id, to: &out)
+        out.append(",\"metrics\":{")
+        var first = true
+        for (key, value) in [("asking_price", deal.metrics.askingPrice), ("ebitda", deal.metrics.ebitda), ("revenue", deal.metrics.revenue)] {
+            guard let value else { continue }
+            out.append(first ? "\"" : ",\"")
+            out.append(key)
+            out.append("\":")
+            // Decimal's description is plain digits with an optional sign and point, a valid
+            // JSON number (what JSONEncoder writes for a Decimal too).
+            out.append(value.description)
+            first = false
+        }
+        out.append("},\"stage\":")
+        JSONText.appendString(deal.stage.rawValue, to: &out)
+        out.append(",\"status\":")
+        JSONText.appendString(deal.status.rawValue, to: &out)
+        out.append(",\"updated_at\":")
+        JSONText.appendString(deal.updatedAt, to: &out)
+        out.append(",\"version\":")
+        out.append(String(deal.version))
+        out.append("}")
+    }
+}
+
+/// A JSON object kept as its canonical text (sorted keys, unescaped slashes), the form it is
+/// stored in: responses copy the text, and only a change parses it.
+struct CanonicalJSON: Sendable, Equatable {
+    let text: String
+
+    /// The canonical text of `value`.
+    init(_ value: JSONValue) {
+        text = (try? JSONText.encode(value)) ?? "{}"
+    }
+
+    /// Text read back from the database, written there by `init(_:)`.
+    init(stored text: String) {
+        self.text = text
+    }
+
+    /// The parsed value (an empty object if the text is not JSON).
+    var value: JSONValue { JSONText.value(text, fallback: .object([:])) }
+}
