@@ -94,15 +94,12 @@ struct AuthService: Sendable {
             throw AppError.validation(field: "new_password", problem: "must differ from the current password")
         }
         let hash = try await hasher.hash(new)
-        try await repository.updatePassword(operatorID: account.id, hash: hash, now: clock.now())
-        try await repository.deleteSessions(operatorID: account.id, keeping: principal.sessionTokenHash)
+        let notice = Mail(to: account.email, subject: "Your ZakOps password was changed",
+                          body: "The password of your ZakOps account was changed, and your other sessions were signed out.\nIf this was not you, reset your password and tell your administrator.")
+        try await repository.changePassword(operatorID: account.id, hash: hash, now: clock.now(), keeping: principal.sessionTokenHash) { [mailer] sql in
+            try await mailer.send(notice, in: sql)
+        }
         logger.notice("security event", metadata: ["event": "password_changed", "operator_id": .string(account.id)])
-        try await notify(account, subject: "Your ZakOps password was changed",
-                         body: "The password of your ZakOps account was changed, and your other sessions were signed out.\nIf this was not you, reset your password and tell your administrator.")
-    }
-
-    func notify(_ account: OperatorRecord, subject: String, body: String) async throws {
-        try await mailer.send(Mail(to: account.email, subject: subject, body: body))
     }
 }
 

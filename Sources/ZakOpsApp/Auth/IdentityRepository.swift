@@ -56,14 +56,27 @@ struct IdentityRepository: Sendable {
     }
 
     func updatePassword(operatorID: String, hash: String, now: Date) async throws {
+        try await database.transaction { sql in try await Self.setPassword(operatorID: operatorID, hash: hash, now: now, in: sql) }
+    }
+
+    /// A password change in one transaction: the new hash, the end of every other session of
+    /// the operator (all of them when `keeping` is nil), and `also` (the notice). A crash
+    /// cannot leave the old sessions alive under the new password.
+    func changePassword(operatorID: String, hash: String, now: Date, keeping: String?, also: @escaping AlsoInTransaction) async throws {
         try await database.transaction { sql in
-            try await sql.update("operators")
-                .set("password_hash", to: SQLBind(hash))
-                .set("must_reset_password", to: SQLBind(false))
-                .set("updated_at", to: SQLBind(Timestamp.string(from: now)))
-                .where("id", .equal, SQLBind(operatorID))
-                .run()
+            try await Self.setPassword(operatorID: operatorID, hash: hash, now: now, in: sql)
+            try await Self.deleteSessions(operatorID: operatorID, keeping: keeping, in: sql)
+            try await also(sql)
         }
+    }
+
+    private static func setPassword(operatorID: String, hash: String, now: Date, in sql: any SQLDatabase) async throws {
+        try await sql.update("operators")
+            .set("password_hash", to: SQLBind(hash))
+            .set("must_reset_password", to: SQLBind(false))
+            .set("updated_at", to: SQLBind(Timestamp.string(from: now)))
+            .where("id", .equal, SQLBind(operatorID))
+            .run()
     }
 
     /// Replaces a hash only if it is still the one that was verified (a rehash racing a
@@ -158,13 +171,15 @@ struct IdentityRepository: Sendable {
 
     /// Deletes every session of the operator except the one with `keeping` as token hash.
     func deleteSessions(operatorID: String, keeping: String? = nil) async throws {
-        try await database.transaction { sql in
-            var query = sql.delete(from: "sessions").where("operator_id", .equal, SQLBind(operatorID))
-            if let keeping {
-                query = query.where("token_hash", .notEqual, SQLBind(keeping))
-            }
-            try await query.run()
+        try await database.transaction { sql in try await Self.deleteSessions(operatorID: operatorID, keeping: keeping, in: sql) }
+    }
+
+    private static func deleteSessions(operatorID: String, keeping: String?, in sql: any SQLDatabase) async throws {
+        var query = sql.delete(from: "sessions").where("operator_id", .equal, SQLBind(operatorID))
+        if let keeping {
+            query = query.where("token_hash", .notEqual, SQLBind(keeping))
         }
+        try await query.run()
     }
 
     func sessions(operatorID: String) async throws -> [SessionRecord] {
@@ -215,7 +230,7 @@ extension IdentityRepository {
         }
     }
 
-    func setTOTP(operatorID: String, secret: String?, enabled: Bool, now: Date) async throws {
+    func setTOTP(operatorID: String, secret: String?, enabled: Bool, now: Date, also: @escaping AlsoInTransaction = { _ in }) async throws {
         try await database.transaction { sql in
             try await sql.update("operators")
                 .set("totp_secret", to: SQLBind(secret))
@@ -223,11 +238,12 @@ extension IdentityRepository {
                 .set("updated_at", to: SQLBind(Timestamp.string(from: now)))
                 .where("id", .equal, SQLBind(operatorID))
                 .run()
+            try await also(sql)
         }
     }
 
     /// Turns TOTP on only if the pending secret is still the one the code was checked against.
-    func enableTOTP(operatorID: String, secret: String, now: Date) async throws -> Bool {
+    func enableTOTP(operatorID: String, secret: String, now: Date, also: @escaping AlsoInTransaction) async throws -> Bool {
         try await database.transaction { sql in
             let row = try await sql.select().columns("totp_secret", "totp_enabled").from("operators")
                 .where("id", .equal, SQLBind(operatorID)).for(.update).first()
@@ -236,6 +252,7 @@ extension IdentityRepository {
             try await sql.update("operators").set("totp_enabled", to: SQLBind(true))
                 .set("updated_at", to: SQLBind(Timestamp.string(from: now)))
                 .where("id", .equal, SQLBind(operatorID)).run()
+            try await also(sql)
             return true
         }
     }
@@ -276,9 +293,9 @@ public struct OperatorAdmin: Sendable {
     public func disable(email: String, mailer: any Mailer) async throws -> Bool {
         let repository = IdentityRepository(database: database)
         guard let account = try await repository.operatorByEmail(email) else { return false }
-        try await repository.disableOperator(id: account.id, now: Date())
-        try await mailer.send(Mail(to: account.email, subject: "Your ZakOps account was disabled",
-                                   body: "Your ZakOps account was disabled and every session of it was signed out."))
+        let notice = Mail(to: account.email, subject: "Your ZakOps account was disabled",
+                          body: "Your ZakOps account was disabled and every session of it was signed out.")
+        try await repository.disableOperator(id: account.id, now: Date()) { sql in try await mailer.send(notice, in: sql) }
         return true
     }
 }
@@ -293,7 +310,7 @@ extension IdentityRepository {
     /// ordered by when they arrived (`now`), not by when this runs: if a later request's token is
     /// already stored, this one is dropped and false is returned.
     @discardableResult
-    func replaceResetToken(operatorID: String, tokenHash: String, now: Date, expiresAt: Date) async throws -> Bool {
+    func replaceResetToken(operatorID: String, tokenHash: String, now: Date, expiresAt: Date, also: @escaping AlsoInTransaction = { _ in }) async throws -> Bool {
         try await database.transaction { sql in
             // The operator row is the lock that orders concurrent requests (PostgreSQL; SQLite's
             // BEGIN IMMEDIATE already serializes them).
@@ -311,6 +328,7 @@ extension IdentityRepository {
                 .columns("token_hash", "operator_id", "created_at", "expires_at")
                 .values(SQLBind(tokenHash), SQLBind(operatorID), SQLBind(Timestamp.string(from: now)), SQLBind(Timestamp.string(from: expiresAt)))
                 .run()
+            try await also(sql)
             return true
         }
     }
@@ -326,28 +344,35 @@ extension IdentityRepository {
         }
     }
 
-    /// Marks a token used, if it is unused and unexpired, and returns its operator: one
-    /// transaction, so a token works once even when confirmed twice at the same moment.
-    func consumeResetToken(tokenHash: String, now: Date) async throws -> String? {
+    /// Completes a reset in one transaction: marks the token used if it is unused, unexpired
+    /// and `operatorID`'s, sets the new hash, ends every session of the operator and runs
+    /// `also` (the notice). A token works once even when confirmed twice at the same moment,
+    /// and a crash leaves either the old password and a usable token, or all of it done.
+    func completeReset(tokenHash: String, operatorID: String, hash: String, now: Date, also: @escaping AlsoInTransaction) async throws -> Bool {
         try await database.transaction { sql in
             guard let row = try await sql.select().columns("operator_id", "expires_at", "used_at").from("password_reset_tokens")
-                .where("token_hash", .equal, SQLBind(tokenHash)).for(.update).first() else { return nil }
+                .where("token_hash", .equal, SQLBind(tokenHash)).for(.update).first() else { return false }
             let expiresAt = try row.decode(column: "expires_at", as: String.self)
             let usedAt = try row.decode(column: "used_at", as: String?.self)
-            guard usedAt == nil, expiresAt > Timestamp.string(from: now) else { return nil }
+            guard usedAt == nil, expiresAt > Timestamp.string(from: now),
+                  try row.decode(column: "operator_id", as: String.self) == operatorID else { return false }
             try await sql.update("password_reset_tokens").set("used_at", to: SQLBind(Timestamp.string(from: now)))
                 .where("token_hash", .equal, SQLBind(tokenHash)).run()
-            return try row.decode(column: "operator_id", as: String.self)
+            try await Self.setPassword(operatorID: operatorID, hash: hash, now: now, in: sql)
+            try await Self.deleteSessions(operatorID: operatorID, keeping: nil, in: sql)
+            try await also(sql)
+            return true
         }
     }
 
     /// Disables an operator and ends every session of theirs.
-    func disableOperator(id: String, now: Date) async throws {
+    func disableOperator(id: String, now: Date, also: @escaping AlsoInTransaction) async throws {
         try await database.transaction { sql in
             try await sql.update("operators").set("is_active", to: SQLBind(false))
                 .set("updated_at", to: SQLBind(Timestamp.string(from: now)))
                 .where("id", .equal, SQLBind(id)).run()
-            try await sql.delete(from: "sessions").where("operator_id", .equal, SQLBind(id)).run()
+            try await Self.deleteSessions(operatorID: id, keeping: nil, in: sql)
+            try await also(sql)
         }
     }
 }

@@ -62,15 +62,17 @@ struct PasswordResetController: Sendable {
         do {
             guard let account = try await repository.operatorByEmail(email), account.isActive else { return }
             let token = Base64URL.encode(Data(RandomToken.bytes(32)))
-            guard try await repository.replaceResetToken(
-                operatorID: account.id, tokenHash: Digest.sha256Hex(token), now: requestedAt, expiresAt: requestedAt.addingTimeInterval(Self.lifetime)
-            ) else { return }
-            logger.notice("security event", metadata: ["event": "password_reset_requested", "operator_id": .string(account.id)])
-            try await mailer.send(Mail(
+            let link = Mail(
                 to: account.email,
                 subject: "Reset your ZakOps password",
                 body: "Someone asked to reset the password of your ZakOps account. If it was you, open this link within 30 minutes:\n\n\(publicBaseURL)/reset-password#token=\(token)\n\nIf it was not you, ignore this message; your password has not changed."
-            ))
+            )
+            // The token and the mail that carries it are written together.
+            guard try await repository.replaceResetToken(
+                operatorID: account.id, tokenHash: Digest.sha256Hex(token), now: requestedAt, expiresAt: requestedAt.addingTimeInterval(Self.lifetime),
+                also: { [mailer] sql in try await mailer.send(link, in: sql) }
+            ) else { return }
+            logger.notice("security event", metadata: ["event": "password_reset_requested", "operator_id": .string(account.id)])
         } catch {
             logger.error("password reset could not be issued", metadata: ["error_type": .string(String(describing: type(of: error)))])
         }
@@ -86,15 +88,15 @@ struct PasswordResetController: Sendable {
               let account = try await repository.operatorByID(pending), account.isActive else { throw invalid }
         try PasswordPolicy.validate(newPassword, email: account.email, field: "new_password")
         let hash = try await hasher.hash(newPassword)
-        guard try await repository.consumeResetToken(tokenHash: tokenHash, now: now) == account.id else { throw invalid }
-        try await repository.updatePassword(operatorID: account.id, hash: hash, now: now)
-        try await repository.deleteSessions(operatorID: account.id)
-        try await backoff.clear(email: account.email)
-        logger.notice("security event", metadata: ["event": "password_reset_completed", "operator_id": .string(account.id)])
-        try await mailer.send(Mail(
+        let notice = Mail(
             to: account.email,
             subject: "Your ZakOps password was reset",
             body: "The password of your ZakOps account was reset and every session was signed out. If this was not you, tell your administrator now."
-        ))
+        )
+        guard try await repository.completeReset(tokenHash: tokenHash, operatorID: account.id, hash: hash, now: now, also: { [mailer] sql in
+            try await mailer.send(notice, in: sql)
+        }) else { throw invalid }
+        try await backoff.clear(email: account.email)
+        logger.notice("security event", metadata: ["event": "password_reset_completed", "operator_id": .string(account.id)])
     }
 }

@@ -60,11 +60,13 @@ struct TOTPController: Sendable {
             guard try await TOTPVerifier(repository: repository, clock: clock).consume(code: input.code, account: account) == .accepted else {
                 throw AppError.validation(field: "code", problem: "is not valid")
             }
-            guard try await repository.enableTOTP(operatorID: account.id, secret: secret, now: clock.now()) else {
+            let message = notice(account, "Two-step sign-in was turned on for your ZakOps account.")
+            guard try await repository.enableTOTP(operatorID: account.id, secret: secret, now: clock.now(), also: { [mailer] sql in
+                try await mailer.send(message, in: sql)
+            }) else {
                 throw AppError(.conflict, logDetail: "the pending TOTP secret changed")
             }
             logger.notice("security event", metadata: ["event": "mfa_enabled", "operator_id": .string(account.id)])
-            try await notify(account, "Two-step sign-in was turned on for your ZakOps account.")
             return .noContent
         }
         routes.post("/api/auth/mfa/totp/disable", .authenticated(allowedWhileResetPending: false)) { request, context -> HTTPResponse.Status in
@@ -77,9 +79,11 @@ struct TOTPController: Sendable {
             guard try await TOTPVerifier(repository: repository, clock: clock).consume(code: input.code, account: account) == .accepted else {
                 throw AppError.validation(field: "code", problem: "is not valid")
             }
-            try await repository.setTOTP(operatorID: account.id, secret: nil, enabled: false, now: clock.now())
+            let message = notice(account, "Two-step sign-in was turned off for your ZakOps account. If this was not you, reset your password now.")
+            try await repository.setTOTP(operatorID: account.id, secret: nil, enabled: false, now: clock.now(), also: { [mailer] sql in
+                try await mailer.send(message, in: sql)
+            })
             logger.notice("security event", metadata: ["event": "mfa_disabled", "operator_id": .string(account.id)])
-            try await notify(account, "Two-step sign-in was turned off for your ZakOps account. If this was not you, reset your password now.")
             return .noContent
         }
     }
@@ -90,7 +94,7 @@ struct TOTPController: Sendable {
         return account
     }
 
-    private func notify(_ account: OperatorRecord, _ text: String) async throws {
-        try await mailer.send(Mail(to: account.email, subject: "ZakOps two-step sign-in changed", body: text))
+    private func notice(_ account: OperatorRecord, _ text: String) -> Mail {
+        Mail(to: account.email, subject: "ZakOps two-step sign-in changed", body: text)
     }
 }

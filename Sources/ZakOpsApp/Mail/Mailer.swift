@@ -1,4 +1,5 @@
 import Foundation
+import SQLKit
 import ZakOpsCore
 
 /// One message to one person.
@@ -18,7 +19,22 @@ public struct Mail: Sendable, Equatable {
 /// to `FileMailer` (development) or `SendmailMailer` (production), as `MAIL_BACKEND` says.
 public protocol Mailer: Sendable {
     func send(_ mail: Mail) async throws
+
+    /// Sends `mail` as part of the caller's transaction: the outbox writes its row with `sql`,
+    /// so the notice exists exactly when the change it tells of was committed.
+    func send(_ mail: Mail, in sql: any SQLDatabase) async throws
 }
+
+extension Mailer {
+    /// A mailer that does not write to the database (a file or a program) sends at once; only
+    /// the outbox can join a transaction.
+    public func send(_ mail: Mail, in sql: any SQLDatabase) async throws {
+        try await send(mail)
+    }
+}
+
+/// Work to do inside a repository's transaction (a mail to queue), after its own statements.
+typealias AlsoInTransaction = @Sendable (any SQLDatabase) async throws -> Void
 
 /// Writes each message as an `.eml` file (mode 0600) in a folder (mode 0700).
 public struct FileMailer: Mailer {

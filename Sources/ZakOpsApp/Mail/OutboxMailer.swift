@@ -9,9 +9,8 @@ import ZakOpsStore
 /// configured backend (`MAIL_BACKEND`: `file` or `sendmail`) with retries, backoff and the DLQ,
 /// like every delivery. A message accepted here survives a crash.
 ///
-/// Limit: the identity flows that notify (password change and reset, MFA, disabling) are
-/// several statements rather than one transaction, so the row is written just after the
-/// change commits, not inside its transaction.
+/// The identity flows that notify (password change and reset, MFA, disabling) use
+/// `send(_:in:)`: the row is written in the change's own transaction.
 public struct OutboxMailer: Mailer {
     public static let consumer = "mail"
     let database: Database
@@ -29,11 +28,12 @@ public struct OutboxMailer: Mailer {
     }
 
     public func send(_ mail: Mail) async throws {
+        try await database.transaction { sql in try await send(mail, in: sql) }
+    }
+
+    public func send(_ mail: Mail, in sql: any SQLDatabase) async throws {
         let payload = try JSONText.encode(Payload(to: mail.to, subject: mail.subject, body: mail.body))
-        let now = clock.now()
-        try await database.transaction { sql in
-            try await OutboxRepository.enqueue(consumer: Self.consumer, eventType: "mail.notification", payload: payload, at: now, in: sql)
-        }
+        try await OutboxRepository.enqueue(consumer: Self.consumer, eventType: "mail.notification", payload: payload, at: clock.now(), in: sql)
     }
 
     static func mail(from row: OutboxRow) throws -> Mail {

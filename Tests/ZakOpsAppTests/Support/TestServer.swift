@@ -70,6 +70,7 @@ struct TestServer {
         location: DatabaseLocation? = nil,
         migrate: Bool = true,
         hasher: PasswordHasher? = nil,
+        mailThroughOutbox: Bool = false,
         configure: (inout Settings) -> Void = { _ in },
         extraRoutes: @escaping @Sendable (Router<AppRequestContext>, Database) -> Void = TestRoutes.installer(),
         _ test: @Sendable (TestServer) async throws -> Void
@@ -94,7 +95,8 @@ struct TestServer {
         let mailFolder = try TemporaryFolder.make().appendingPathComponent("mailbox")
         let components = AppComponents(
             settings: settings, database: database, logger: logger, clock: clock,
-            mailer: FileMailer(folder: mailFolder.path), hasher: hasher ?? Self.hasher
+            // The server's own outbox mailer when asked (nil picks it); otherwise straight to files.
+            mailer: mailThroughOutbox ? nil : FileMailer(folder: mailFolder.path), hasher: hasher ?? Self.hasher
         )
         let app = try buildApplication(components, extraRoutes: { extraRoutes($0, database) })
         let frozen = settings
