@@ -127,14 +127,20 @@ struct IdentityRepository: Sendable {
     }
 
     /// The session with this token hash and its operator.
+    /// One query (a join) and a cached statement: every cookie request makes it.
     func session(tokenHash: String) async throws -> (SessionRecord, OperatorRecord)? {
         try await database.read { sql in
-            guard let row = try await sql.select().columns(SessionRecord.columns.map { SQLColumn($0) }).from("sessions")
-                .where("token_hash", .equal, SQLBind(tokenHash)).first() else { return nil }
-            let session = try SessionRecord(row: row)
-            guard let operatorRow = try await sql.select().columns(OperatorRecord.columns.map { SQLColumn($0) }).from("operators")
-                .where("id", .equal, SQLBind(session.operatorID)).first() else { return nil }
-            return (session, try OperatorRecord(row: operatorRow))
+            let row = try await StatementCache.statement("session.with_operator", binds: [tokenHash], on: sql) { sql in
+                sql.select()
+                    .columns(SessionRecord.columns.map { SQLColumn($0, table: "sessions") })
+                    .columns(OperatorRecord.columns.map { SQLAlias(SQLColumn($0, table: "operators"), as: SQLIdentifier("op_" + $0)) })
+                    .from("sessions")
+                    .join("operators", on: SQLColumn("operator_id", table: "sessions"), .equal, SQLColumn("id", table: "operators"))
+                    .where(SQLColumn("token_hash", table: "sessions"), .equal, SQLBind(tokenHash))
+                    .limit(1).query
+            }.first()
+            guard let row else { return nil }
+            return (try SessionRecord(row: row), try OperatorRecord(row: row, prefix: "op_"))
         }
     }
 

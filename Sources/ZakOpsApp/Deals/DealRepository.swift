@@ -19,10 +19,12 @@ enum DealRepository {
 
     /// A live (not deleted) deal; `forUpdate` locks its row on PostgreSQL.
     static func find(_ id: String, forUpdate: Bool = false, in sql: any SQLDatabase) async throws -> Deal? {
-        var query = sql.select().columns(columns.map { SQLColumn($0) }).from("deals")
-            .where("id", .equal, SQLBind(id)).where("deleted_at", .is, SQLLiteral.null)
-        if forUpdate { query = query.for(.update) }
-        return try await query.first().map(deal)
+        try await StatementCache.statement(forUpdate ? "deal.find.for_update" : "deal.find", binds: [id], on: sql) { sql in
+            var query = sql.select().columns(columns.map { SQLColumn($0) }).from("deals")
+                .where("id", .equal, SQLBind(id)).where("deleted_at", .is, SQLLiteral.null)
+            if forUpdate { query = query.for(.update) }
+            return query.limit(1).query
+        }.first().map(deal)
     }
 
     /// Writes the deal's fields and its version, if the stored version is still `expectedVersion`.
@@ -54,18 +56,27 @@ enum DealRepository {
     /// while others insert never skips or repeats a deal.
     static func list(stage: DealStage?, status: DealStatus?, text: String?, after cursor: Int64?,
                      limit: Int, in sql: any SQLDatabase) async throws -> Page {
-        var query = sql.select().columns((columns + ["seq"]).map { SQLColumn($0) }).from("deals").where("deleted_at", .is, SQLLiteral.null)
-        if let stage { query = query.where("stage", .equal, SQLBind(stage.rawValue)) }
-        if let status { query = query.where("status", .equal, SQLBind(status.rawValue)) }
-        if let text {
-            let pattern = "%" + text.lowercased() + "%"
-            query = query.where { group in
-                group.where(SQLFunction("lower", args: SQLColumn("canonical_name")), .like, SQLBind(pattern))
-                    .orWhere(SQLFunction("lower", args: SQLColumn("display_name")), .like, SQLBind(pattern))
+        let pattern = text.map { "%" + $0.lowercased() + "%" }
+        var binds: [any Encodable & Sendable] = []
+        if let stage { binds.append(stage.rawValue) }
+        if let status { binds.append(status.rawValue) }
+        if let pattern { binds += [pattern, pattern] }
+        if let cursor { binds.append(cursor) }
+        // The shape: which filters are present, and the limit (SQLKit writes it as a literal).
+        let shape = "deal.list.\(stage != nil).\(status != nil).\(text != nil).\(cursor != nil).\(limit)"
+        var rows = try await StatementCache.statement(shape, binds: binds, on: sql) { sql in
+            var query = sql.select().columns((columns + ["seq"]).map { SQLColumn($0) }).from("deals").where("deleted_at", .is, SQLLiteral.null)
+            if let stage { query = query.where("stage", .equal, SQLBind(stage.rawValue)) }
+            if let status { query = query.where("status", .equal, SQLBind(status.rawValue)) }
+            if let pattern {
+                query = query.where { group in
+                    group.where(SQLFunction("lower", args: SQLColumn("canonical_name")), .like, SQLBind(pattern))
+                        .orWhere(SQLFunction("lower", args: SQLColumn("display_name")), .like, SQLBind(pattern))
+                }
             }
-        }
-        if let cursor { query = query.where("seq", .greaterThan, SQLBind(cursor)) }
-        var rows = try await query.orderBy("seq").limit(limit + 1).all()
+            if let cursor { query = query.where("seq", .greaterThan, SQLBind(cursor)) }
+            return query.orderBy("seq").limit(limit + 1).query
+        }.all()
         var next: Int64?
         if rows.count > limit {
             rows.removeLast()
