@@ -16,6 +16,8 @@ struct EventStreamController: Sendable {
     let sessions: SessionService
     let serviceAccounts: ServiceAccountRepository
     let replayWindow: TimeInterval
+    /// Heartbeat checks shared by the streams of one credential.
+    let rechecks = CredentialRecheck()
     /// What a client told to fall back polls at, in milliseconds.
     static let pollInterval = 5_000
 
@@ -203,16 +205,18 @@ struct EventStreamController: Sendable {
         ByteBuffer(string: "id: \(event.sequence)\nevent: \(event.type)\ndata: \(event.data)\n\n")
     }
 
-    /// Checks the request's credential again (nil once revoked, expired or disabled).
+    /// Checks the request's credential again (nil once revoked, expired or disabled), sharing
+    /// the check with the other streams of the same credential.
     private func credentialCheck(_ request: Request, _ context: AppRequestContext) -> @Sendable () async throws -> Principal? {
-        let sessions = self.sessions, accounts = self.serviceAccounts, clock = self.clock
+        let sessions = self.sessions, accounts = self.serviceAccounts, clock = self.clock, rechecks = self.rechecks
         if let authorization = request.headers[.authorization] {
             let parts = authorization.split(separator: " ", maxSplits: 1)
             let hash = parts.count == 2 ? Digest.sha256Hex(String(parts[1])) : ""
-            return { try await accounts.principal(keyHash: hash, now: clock.now()) }
+            return { try await rechecks.principal(for: "key:" + hash) { try await accounts.principal(keyHash: hash, now: clock.now()) } }
         }
         if context.authenticatedByCookie, let token = SessionCookie.token(in: request) {
-            return { try await sessions.resolve(token: token) }
+            let key = "session:" + Digest.sha256Hex(token)
+            return { try await rechecks.principal(for: key) { try await sessions.resolve(token: token) } }
         }
         let principal = context.principal
         return { principal }

@@ -1,0 +1,46 @@
+import Foundation
+import Synchronization
+import ZakOpsCore
+import ZakOpsHTTP
+
+/// The heartbeat's credential checks, one per credential instead of one per stream.
+///
+/// Every stream checks its session or API key again at each heartbeat, and the heartbeat
+/// reaches every stream at once: 10,000 streams made 10,000 queries in the same instant, each
+/// waiting for a connection with its frames allocated. Streams of one credential (a user's tabs,
+/// an agent's consumers) now share one check: the first starts it, the others await its
+/// result. A result is reused for `reuse` (1 s) after it started, far below the heartbeat
+/// interval, so a revoked credential still ends its streams at the next heartbeat.
+final class CredentialRecheck: Sendable {
+    private struct Check {
+        let task: Task<Principal?, any Error>
+        let started: ContinuousClock.Instant
+    }
+
+    private let checks = Mutex<[String: Check]>([:])
+    private let reuse: Duration
+
+    init(reuse: Duration = .seconds(1)) {
+        self.reuse = reuse
+    }
+
+    /// The principal behind `key` (a hash of the credential), from a check started within
+    /// `reuse`, or from a new one running `check`.
+    func principal(for key: String, _ check: @escaping @Sendable () async throws -> Principal?) async throws -> Principal? {
+        let now = ContinuousClock.now
+        let task = checks.withLock { checks -> Task<Principal?, any Error> in
+            if let current = checks[key], now - current.started < reuse { return current.task }
+            // Finished checks older than the reuse window are dropped as new ones start, so
+            // the table holds only the credentials of the last second.
+            checks = checks.filter { now - $0.value.started < reuse }
+            // A task of its own: its frames are freed when it finishes, not kept by the stream.
+            let task = Task { try await check() }
+            checks[key] = Check(task: task, started: now)
+            return task
+        }
+        return try await task.value
+    }
+
+    /// How many checks are remembered (for tests).
+    var count: Int { checks.withLock { $0.count } }
+}
