@@ -34,7 +34,8 @@ struct DealJSONTests {
             status = deal.status.rawValue
             broker = deal.broker
             company_info = deal.companyInfo.value
-            metrics = Metrics(asking_price: deal.metrics.askingPrice, ebitda: deal.metrics.ebitda, revenue: deal.metrics.revenue)
+            func figure(_ text: String?) -> Decimal? { text.flatMap { Decimal(string: $0, locale: Locale(identifier: "en_US_POSIX")) } }
+            metrics = Metrics(asking_price: figure(deal.metrics.askingPrice), ebitda: figure(deal.metrics.ebitda), revenue: figure(deal.metrics.revenue))
             version = deal.version
             created_at = deal.createdAt
             updated_at = deal.updatedAt
@@ -43,7 +44,7 @@ struct DealJSONTests {
 
     private static func deal(name: String, broker: Broker?, info: JSONValue, metrics: DealMetrics) -> Deal {
         Deal(id: "DEAL-ABCDEFGHIJKLMNOP", canonicalName: name, displayName: name + " (display)", stage: .dueDiligence, status: .active,
-             broker: broker, companyInfo: CanonicalJSON(info), metrics: metrics, version: 7,
+             broker: broker, companyInfo: CanonicalJSON(info), metrics: StoredMetrics(metrics), version: 7,
              createdAt: "2026-11-29T10:00:00.000Z", updatedAt: "2026-11-29T11:00:00.000Z")
     }
 

@@ -79,9 +79,9 @@ enum DealJSON {
             out.append(first ? "\"" : ",\"")
             out.append(key)
             out.append("\":")
-            // Decimal's description is plain digits with an optional sign and point, a valid
-            // JSON number (what JSONEncoder writes for a Decimal too).
-            out.append(value.description)
+            // The stored text is a Decimal's description: plain digits with an optional sign
+            // and point, a valid JSON number (what JSONEncoder writes for a Decimal too).
+            out.append(value)
             first = false
         }
         out.append("},\"stage\":")

@@ -89,20 +89,17 @@ enum DealRepository {
         return [
             SQLBind(deal.id), SQLBind(deal.canonicalName), SQLBind(deal.displayName), SQLBind(deal.stage.rawValue),
             SQLBind(deal.status.rawValue), SQLBind(deal.broker?.name), SQLBind(deal.broker?.email), SQLBind(deal.companyInfo.text),
-            SQLBind(deal.metrics.askingPrice.map { "\($0)" }), SQLBind(deal.metrics.ebitda.map { "\($0)" }),
-            SQLBind(deal.metrics.revenue.map { "\($0)" }), SQLBind(deal.version), SQLBind(deal.createdAt), SQLBind(deal.updatedAt),
+            SQLBind(deal.metrics.askingPrice), SQLBind(deal.metrics.ebitda),
+            SQLBind(deal.metrics.revenue), SQLBind(deal.version), SQLBind(deal.createdAt), SQLBind(deal.updatedAt),
         ]
     }
-
-    /// Made once: creating a Locale per figure was a visible share of reading a page.
-    private static let posix = Locale(identifier: "en_US_POSIX")
 
     private static func deal(_ row: any SQLRow) throws -> Deal {
         let brokerName = try row.decode(column: "broker_name", as: String?.self)
         let brokerEmail = try row.decode(column: "broker_email", as: String?.self)
         let info = try row.decode(column: "company_info", as: String.self)
-        func money(_ column: String) throws -> Decimal? {
-            try row.decode(column: column, as: String?.self).flatMap { Decimal(string: $0, locale: posix) }
+        func money(_ column: String) throws -> String? {
+            try row.decode(column: column, as: String?.self)
         }
         guard let stage = DealStage(rawValue: try row.decode(column: "stage", as: String.self)),
               let status = DealStatus(rawValue: try row.decode(column: "status", as: String.self)) else {
@@ -115,7 +112,7 @@ enum DealRepository {
             stage: stage, status: status,
             broker: brokerName == nil && brokerEmail == nil ? nil : Broker(name: brokerName, email: brokerEmail),
             companyInfo: CanonicalJSON(stored: info),
-            metrics: DealMetrics(askingPrice: try money("asking_price"), ebitda: try money("ebitda"), revenue: try money("revenue")),
+            metrics: StoredMetrics(storedAskingPrice: try money("asking_price"), ebitda: try money("ebitda"), revenue: try money("revenue")),
             version: try row.decode(column: "version", as: Int.self),
             createdAt: try row.decode(column: "created_at", as: String.self),
             updatedAt: try row.decode(column: "updated_at", as: String.self)

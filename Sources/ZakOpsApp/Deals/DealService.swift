@@ -21,7 +21,7 @@ struct DealService: Sendable {
             id: Self.newID(), canonicalName: name, displayName: display,
             stage: input.stage ?? .inbound, status: input.status ?? .active,
             broker: try DealValidation.broker(input.broker), companyInfo: CanonicalJSON(try DealValidation.companyInfo(input.companyInfo)),
-            metrics: try DealValidation.metrics(input.metrics), version: 1, createdAt: stamp, updatedAt: stamp
+            metrics: StoredMetrics(try DealValidation.metrics(input.metrics)), version: 1, createdAt: stamp, updatedAt: stamp
         )
         guard DealStage.pipeline.contains(deal.stage) else {
             throw AppError.validation(field: "stage", problem: "a new deal starts at a working stage (inbound to closing)")
@@ -149,7 +149,7 @@ enum DealChanges {
         func compare(_ field: String, _ old: JSONValue?, _ new: JSONValue?) {
             if old != new { changes[field] = FieldChange(before: old, after: new) }
         }
-        func money(_ value: Decimal?) -> JSONValue? { value.map { .string("\($0)") } }
+        func money(_ value: String?) -> JSONValue? { value.map { .string($0) } }
         compare("canonical_name", before.map { .string($0.canonicalName) }, .string(after.canonicalName))
         compare("display_name", before.map { .string($0.displayName) }, .string(after.displayName))
         compare("stage", before.map { .string($0.stage.rawValue) }, .string(after.stage.rawValue))
