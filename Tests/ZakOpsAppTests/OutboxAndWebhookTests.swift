@@ -200,6 +200,32 @@ struct OutboxAndWebhookTests {
         }
     }
 
+    @Test("a delivery connects to the address the policy checked, not to a second lookup of the name (DNS rebinding)")
+    func deliveryPinnedToCheckedAddress() async throws {
+        try await WebhookReceiver.run { url, inbox in
+            try await TestServer.run { server in
+                let admin = try await server.login(try await server.createOperator(role: .admin))
+                // `.invalid` never resolves (RFC 6761): only the policy's resolver knows the name,
+                // so a client that looked the name up again could not deliver at all.
+                let port = try #require(URL(string: url)?.port)
+                let name = "pinned-\(RandomToken.base32(RandomToken.bytes(5)).lowercased()).invalid"
+                _ = try await Self.createWebhook(server, admin, url: "http://\(name):\(port)/hook", types: ["deal.created"])
+                _ = try await DealsTests.create(server, admin, ["canonical_name": "Pinned"])
+                let policy = WebhookAddressPolicy(requireHTTPS: false, allowPrivate: true) { host, _ in
+                    host == name ? [try #require(IPAddress("127.0.0.1"))] : []
+                }
+                let components = AppComponents(settings: server.settings, database: server.database, logger: Logger(label: "test.outbox"), clock: server.clock)
+                #expect(try await components.outboxProcessor(policy: policy).runOnce() == 1)
+                let delivery = try #require(await inbox.deliveries.first)
+                #expect(delivery.authority == "\(name):\(port)", "the request is for the name; the connection went to the checked address")
+                let status = try await server.database.read { sql in
+                    try await sql.select().column("status").from("outbox").first()?.decode(column: "status", as: String.self)
+                }
+                #expect(status == "delivered")
+            }
+        }
+    }
+
     @Test("a host name that resolves to a private address is refused at delivery time")
     func resolvedAddressRefused() async throws {
         let policy = WebhookAddressPolicy(requireHTTPS: false, allowPrivate: false)

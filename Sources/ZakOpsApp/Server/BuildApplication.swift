@@ -126,10 +126,13 @@ public struct AppComponents: Sendable {
         WebhookAddressPolicy(requireHTTPS: settings.isProduction, allowPrivate: settings.webhookAllowPrivate)
     }
 
-    var outboxProcessor: OutboxProcessor {
+    var outboxProcessor: OutboxProcessor { outboxProcessor(policy: webhookPolicy) }
+
+    /// The processor, delivering webhooks under `policy` (tests give one with a resolver table).
+    func outboxProcessor(policy: WebhookAddressPolicy) -> OutboxProcessor {
         OutboxProcessor(
             database: database, clock: clock, logger: logger,
-            deliverer: WebhookDeliverer(client: WebhookDeliverer.client, policy: webhookPolicy,
+            deliverer: WebhookDeliverer(client: WebhookDeliverer.client, policy: policy,
                                         timeout: .seconds(Int64(settings.webhookTimeoutSeconds)), database: database),
             mailBackend: mailBackend,
             backoff: OutboxBackoff(base: TimeInterval(settings.outboxBaseBackoffSeconds), maximum: TimeInterval(settings.outboxMaxBackoffSeconds),

@@ -8,6 +8,14 @@ import ZakOpsCore
 struct WebhookAddressPolicy: Sendable {
     let requireHTTPS: Bool
     let allowPrivate: Bool
+    /// Names to addresses: the system's resolver; tests give a table (DNS leaves the machine).
+    let resolver: @Sendable (_ host: String, _ port: Int) async throws -> [IPAddress]
+
+    init(requireHTTPS: Bool, allowPrivate: Bool, resolver: @escaping @Sendable (_ host: String, _ port: Int) async throws -> [IPAddress] = Self.resolve) {
+        self.requireHTTPS = requireHTTPS
+        self.allowPrivate = allowPrivate
+        self.resolver = resolver
+    }
 
     static let forbidden: [CIDR] = [
         "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.0.0.0/24",
@@ -38,14 +46,18 @@ struct WebhookAddressPolicy: Sendable {
         forbidden.contains { $0.contains(address) }
     }
 
-    /// Resolves the host and refuses the delivery if any address is forbidden.
-    func checkResolved(host: String, port: Int) async throws {
-        guard !allowPrivate else { return }
-        let addresses = try await Self.resolve(host: host, port: port)
-        guard !addresses.isEmpty else { throw WebhookDeliveryError("the host does not resolve") }
-        if addresses.contains(where: Self.isForbidden) {
+    /// Resolves the host, refuses the delivery if any address is forbidden, and returns the
+    /// address to connect to: the delivery is pinned to it, so a DNS server that answers
+    /// differently when the client connects (rebinding) cannot steer it elsewhere. Nil for an
+    /// address literal (checked by `validate`).
+    func checkResolved(host: String, port: Int) async throws -> IPAddress? {
+        if IPAddress(host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))) != nil { return nil }
+        let addresses = try await resolver(host, port)
+        guard let first = addresses.first else { throw WebhookDeliveryError("the host does not resolve") }
+        if !allowPrivate, addresses.contains(where: Self.isForbidden) {
             throw WebhookDeliveryError("the host resolves to a private, loopback, link-local or metadata address")
         }
+        return first
     }
 
     /// getaddrinfo on a thread of its own (it blocks).

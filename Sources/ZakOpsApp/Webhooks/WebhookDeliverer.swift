@@ -16,11 +16,16 @@ struct WebhookDeliverer: Sendable {
     /// The client ZakOps delivers with, one per process (it lives as long as the process):
     /// redirects refused (a 3xx is a failure, never followed to a host the policy did not
     /// check), connect timeout 5 s.
-    static let client: HTTPClient = {
+    static let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration())
+
+    /// Redirects refused, connect timeout 5 s, HTTP/1.1; `pinning` maps a name to the address
+    /// its connections go to.
+    static func configuration(pinning: [String: String] = [:]) -> HTTPClient.Configuration {
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5)))
         configuration.httpVersion = .http1Only
-        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-    }()
+        configuration.dnsOverride = pinning
+        return configuration
+    }
 
     /// The webhooks a batch's rows go to, read once per batch.
     func webhooks(for rows: [OutboxRow]) async throws -> [String: Webhook] {
@@ -35,7 +40,10 @@ struct WebhookDeliverer: Sendable {
         guard let webhook else { throw WebhookDeliveryError("the webhook was deleted") }
         guard webhook.isActive else { throw WebhookDeliveryError("the webhook is disabled") }
         let url = try policy.validate(webhook.url)
-        try await policy.checkResolved(host: url.host ?? "", port: url.port ?? (url.scheme == "https" ? 443 : 80))
+        let host = url.host ?? ""
+        let address = try await policy.checkResolved(host: host, port: url.port ?? (url.scheme == "https" ? 443 : 80))
+        // A name is reached at the address just checked (TLS still verifies the name).
+        let client = address.map { PinnedClients.shared.client(host: host, address: $0) } ?? self.client
         let timestamp = Int64(now.timeIntervalSince1970)
         var request = HTTPClientRequest(url: webhook.url)
         request.method = .POST

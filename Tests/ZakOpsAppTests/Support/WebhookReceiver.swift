@@ -9,6 +9,8 @@ actor WebhookInbox {
     struct Delivery: Sendable {
         let headers: HTTPFields
         let body: String
+        /// The request's Host (HTTP/1.1) as the receiver saw it.
+        var authority: String? = nil
     }
 
     private(set) var deliveries: [Delivery] = []
@@ -35,7 +37,7 @@ enum WebhookReceiver {
             let text = String(buffer: try await request.body.collect(upTo: 1_000_000))
             let delay = await inbox.delay
             if delay > .zero { try await Task.sleep(for: delay) }
-            return Response(status: await inbox.record(.init(headers: request.headers, body: text)))
+            return Response(status: await inbox.record(.init(headers: request.headers, body: text, authority: request.head.authority)))
         }
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         try await app.test(.live) { client in
