@@ -44,14 +44,24 @@ struct AuthenticationMiddleware: RouterMiddleware {
     }
 
     private func principal(forAuthorization header: String, context: Context) async throws -> Principal? {
-        let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer", parts[1].hasPrefix("zk_"), parts[1].utf8.count <= 128,
-              let principal = try await serviceAccounts.principal(keyHash: Digest.sha256Hex(String(parts[1])), now: clock.now())
+        guard let keyHash = BearerKey.hash(authorization: header),
+              let principal = try await serviceAccounts.principal(keyHash: keyHash, now: clock.now())
         else {
             context.logger.warning("security event", metadata: ["event": "api_key_refused", "client_ip": .string(context.clientIP ?? "unknown")])
             return nil
         }
         return principal
+    }
+}
+
+/// An API key in an `Authorization` header.
+enum BearerKey {
+    /// The SHA-256 (hex) of the key in `Bearer zk_…` (at most 128 bytes), the form keys are
+    /// stored in; nil for any other header.
+    static func hash(authorization header: String) -> String? {
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer", parts[1].hasPrefix("zk_"), parts[1].utf8.count <= 128 else { return nil }
+        return Digest.sha256Hex(String(parts[1]))
     }
 }
 

@@ -210,8 +210,8 @@ struct EventStreamController: Sendable {
     private func credentialCheck(_ request: Request, _ context: AppRequestContext) -> @Sendable () async throws -> Principal? {
         let sessions = self.sessions, accounts = self.serviceAccounts, clock = self.clock, rechecks = self.rechecks
         if let authorization = request.headers[.authorization] {
-            let parts = authorization.split(separator: " ", maxSplits: 1)
-            let hash = parts.count == 2 ? Digest.sha256Hex(String(parts[1])) : ""
+            // The middleware let the request in with this key, so the header is well formed.
+            let hash = BearerKey.hash(authorization: authorization) ?? ""
             return { try await rechecks.principal(for: "key:" + hash) { try await accounts.principal(keyHash: hash, now: clock.now()) } }
         }
         if context.authenticatedByCookie, let token = SessionCookie.token(in: request) {
