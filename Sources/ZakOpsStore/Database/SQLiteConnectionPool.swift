@@ -78,21 +78,19 @@ actor SQLiteConnectionPool {
 
     /// Runs `work` with a leased connection of the role and returns it to the pool afterwards.
     func withConnection<T: Sendable>(role: Role, _ work: @Sendable (SQLiteConnection) async throws -> T) async throws -> T {
-        let connection = try await lease(role)
-        do {
-            let result = try await work(connection)
-            release(connection, role: role)
-            return result
-        } catch {
-            release(connection, role: role)
-            throw error
-        }
+        try await use(try await lease(role), role: role, work)
     }
 
     /// Runs `work` at once if a connection of the role is idle, or returns nil without running
     /// it. The common case then needs no deadline (a timer task per query was a visible cost).
     func withIdleConnection<T: Sendable>(role: Role, _ work: @Sendable (SQLiteConnection) async throws -> T) async throws -> T? {
         guard !closed, let connection = idle[role]?.popLast() else { return nil }
+        return try await use(connection, role: role, work)
+    }
+
+    /// Runs `work` with a leased connection and returns the connection to the pool, whatever
+    /// `work` does.
+    private func use<T: Sendable>(_ connection: SQLiteConnection, role: Role, _ work: @Sendable (SQLiteConnection) async throws -> T) async throws -> T {
         do {
             let result = try await work(connection)
             release(connection, role: role)
