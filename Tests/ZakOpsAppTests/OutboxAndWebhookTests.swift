@@ -200,7 +200,7 @@ struct OutboxAndWebhookTests {
         }
     }
 
-    @Test("a delivery connects to the address the policy checked, not to a second lookup of the name (DNS rebinding)")
+    @Test("a delivery connects to the addresses the policy checked, not to a second lookup of the name (DNS rebinding), the next one when one refuses")
     func deliveryPinnedToCheckedAddress() async throws {
         try await WebhookReceiver.run { url, inbox in
             try await TestServer.run { server in
@@ -211,11 +211,17 @@ struct OutboxAndWebhookTests {
                 let name = "pinned-\(RandomToken.base32(RandomToken.bytes(5)).lowercased()).invalid"
                 _ = try await Self.createWebhook(server, admin, url: "http://\(name):\(port)/hook", types: ["deal.created"])
                 _ = try await DealsTests.create(server, admin, ["canonical_name": "Pinned"])
+                // Nothing listens on 127.0.0.2: the refused connection makes the next checked
+                // address be tried, as a client resolving the name itself would.
                 let policy = WebhookAddressPolicy(requireHTTPS: false, allowPrivate: true) { host, _ in
-                    host == name ? [try #require(IPAddress("127.0.0.1"))] : []
+                    host == name ? [try #require(IPAddress("127.0.0.2")), try #require(IPAddress("127.0.0.1"))] : []
                 }
                 let components = AppComponents(settings: server.settings, database: server.database, logger: Logger(label: "test.outbox"), clock: server.clock)
                 #expect(try await components.outboxProcessor(policy: policy).runOnce() == 1)
+                let lastError = try await server.database.read { sql in
+                    try await sql.select().column("last_error").from("outbox").first()?.decode(column: "last_error", as: String?.self)
+                }
+                #expect(lastError == nil, "\(lastError ?? "")")
                 let delivery = try #require(await inbox.deliveries.first)
                 #expect(delivery.authority == "\(name):\(port)", "the request is for the name; the connection went to the checked address")
                 let status = try await server.database.read { sql in

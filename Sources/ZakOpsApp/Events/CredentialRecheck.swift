@@ -17,7 +17,12 @@ final class CredentialRecheck: Sendable {
         let started: ContinuousClock.Instant
     }
 
-    private let checks = Mutex<[String: Check]>([:])
+    private struct State {
+        var checks: [String: Check] = [:]
+        var lastPrune = ContinuousClock.now
+    }
+
+    private let state = Mutex(State())
     private let reuse: Duration
 
     init(reuse: Duration = .seconds(1)) {
@@ -28,19 +33,23 @@ final class CredentialRecheck: Sendable {
     /// `reuse`, or from a new one running `check`.
     func principal(for key: String, _ check: @escaping @Sendable () async throws -> Principal?) async throws -> Principal? {
         let now = ContinuousClock.now
-        let task = checks.withLock { checks -> Task<Principal?, any Error> in
-            if let current = checks[key], now - current.started < reuse { return current.task }
-            // Finished checks older than the reuse window are dropped as new ones start, so
-            // the table holds only the credentials of the last second.
-            checks = checks.filter { now - $0.value.started < reuse }
+        let task = state.withLock { state -> Task<Principal?, any Error> in
+            if let current = state.checks[key], now - current.started < reuse { return current.task }
+            // Checks older than the reuse window are dropped at most once per window (not at
+            // every new credential: a heartbeat over 10,000 credentials would copy the table
+            // 10,000 times), so the table holds the credentials of the last two windows.
+            if now - state.lastPrune >= reuse {
+                state.checks = state.checks.filter { now - $0.value.started < reuse }
+                state.lastPrune = now
+            }
             // A task of its own: its frames are freed when it finishes, not kept by the stream.
             let task = Task { try await check() }
-            checks[key] = Check(task: task, started: now)
+            state.checks[key] = Check(task: task, started: now)
             return task
         }
         return try await task.value
     }
 
     /// How many checks are remembered (for tests).
-    var count: Int { checks.withLock { $0.count } }
+    var count: Int { state.withLock { $0.checks.count } }
 }

@@ -26,8 +26,10 @@ public protocol Mailer: Sendable {
 }
 
 extension Mailer {
-    /// A mailer that does not write to the database (a file or a program) sends at once; only
-    /// the outbox can join a transaction.
+    /// A mailer that does not write to the database (a file or a program) sends at once, inside
+    /// the caller's transaction and whether or not it commits: only the outbox can join a
+    /// transaction. The server always notifies through `OutboxMailer`; a direct mailer given to
+    /// `AppComponents` is for tests that read mail at once.
     public func send(_ mail: Mail, in sql: any SQLDatabase) async throws {
         try await send(mail)
     }

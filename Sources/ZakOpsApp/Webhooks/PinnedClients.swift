@@ -8,6 +8,7 @@ import ZakOpsCore
 /// `capacity`, the least recently used shut down when another is needed.
 final class PinnedClients: Sendable {
     static let shared = PinnedClients(capacity: 64)
+    static let shutdownGrace: Duration = .seconds(300)
 
     private struct State {
         var clients: [String: HTTPClient] = [:]
@@ -41,8 +42,14 @@ final class PinnedClients: Sendable {
             state.order.append(key)
             return (client, evicted)
         }
-        // A delivery still using the evicted client fails, and is retried like any failed attempt.
-        if let evicted { Task { try? await evicted.shutdown() } }
+        // Shut down after a grace period longer than any delivery (WEBHOOK_TIMEOUT_SECONDS is
+        // at most 120 s, plus connect attempts), so a delivery of the same batch still using it finishes first.
+        if let evicted {
+            Task {
+                try? await Task.sleep(for: Self.shutdownGrace)
+                try? await evicted.shutdown()
+            }
+        }
         return client
     }
 }

@@ -47,27 +47,28 @@ struct WebhookAddressPolicy: Sendable {
     }
 
     /// Resolves the host, refuses the delivery if any address is forbidden, and returns the
-    /// address to connect to: the delivery is pinned to it, so a DNS server that answers
-    /// differently when the client connects (rebinding) cannot steer it elsewhere. Nil for an
-    /// address literal (checked by `validate`).
-    func checkResolved(host: String, port: Int) async throws -> IPAddress? {
-        if IPAddress(host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))) != nil { return nil }
+    /// addresses to connect to, in the resolver's order: the delivery is pinned to them, so a
+    /// DNS server that answers differently when the client connects (rebinding) cannot steer it
+    /// elsewhere. Empty for an address literal (checked by `validate`).
+    func checkResolved(host: String, port: Int) async throws -> [IPAddress] {
+        if IPAddress(host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))) != nil { return [] }
         let addresses = try await resolver(host, port)
-        guard let first = addresses.first else { throw WebhookDeliveryError("the host does not resolve") }
+        guard !addresses.isEmpty else { throw WebhookDeliveryError("the host does not resolve") }
         if !allowPrivate, addresses.contains(where: Self.isForbidden) {
             throw WebhookDeliveryError("the host resolves to a private, loopback, link-local or metadata address")
         }
-        return first
+        return addresses
     }
 
     /// getaddrinfo on a thread of its own (it blocks).
     static func resolve(host: String, port: Int) async throws -> [IPAddress] {
         let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-        if let literal = IPAddress(bare) { return [literal] }
         return try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
                 var hints = addrinfo()
                 hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+                // Only families this machine has an address of: no IPv6 answers without IPv6.
+                hints.ai_flags = AI_ADDRCONFIG
                 var result: UnsafeMutablePointer<addrinfo>?
                 guard getaddrinfo(bare, String(port), &hints, &result) == 0, let first = result else {
                     continuation.resume(throwing: WebhookDeliveryError("the host does not resolve"))

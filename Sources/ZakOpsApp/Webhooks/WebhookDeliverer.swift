@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import ZakOpsCore
 import ZakOpsStore
 
@@ -41,9 +42,10 @@ struct WebhookDeliverer: Sendable {
         guard webhook.isActive else { throw WebhookDeliveryError("the webhook is disabled") }
         let url = try policy.validate(webhook.url)
         let host = url.host ?? ""
-        let address = try await policy.checkResolved(host: host, port: url.port ?? (url.scheme == "https" ? 443 : 80))
-        // A name is reached at the address just checked (TLS still verifies the name).
-        let client = address.map { PinnedClients.shared.client(host: host, address: $0) } ?? self.client
+        let addresses = try await policy.checkResolved(host: host, port: url.port ?? (url.scheme == "https" ? 443 : 80))
+        // A name is reached at the addresses just checked (TLS still verifies the name), the
+        // next one tried when a connection cannot be made, as a client resolving it would.
+        let clients = addresses.isEmpty ? [self.client] : addresses.prefix(Self.addressesTried).map { PinnedClients.shared.client(host: host, address: $0) }
         let timestamp = Int64(now.timeIntervalSince1970)
         var request = HTTPClientRequest(url: webhook.url)
         request.method = .POST
@@ -53,17 +55,35 @@ struct WebhookDeliverer: Sendable {
         request.headers.add(name: "webhook-timestamp", value: String(timestamp))
         request.headers.add(name: "webhook-signature", value: try WebhookSignature.sign(secret: webhook.secret, id: row.id, timestamp: timestamp, body: row.payload))
         request.body = .bytes(ByteBuffer(string: row.payload))
-        let response: HTTPClientResponse
-        do {
-            response = try await client.execute(request, timeout: timeout)
-        } catch {
-            throw WebhookDeliveryError("delivery failed: \(Self.describe(error))")
+        var response: HTTPClientResponse?
+        for (index, client) in clients.enumerated() {
+            do {
+                response = try await client.execute(request, timeout: timeout)
+                break
+            } catch where Self.isConnectFailure(error) && index + 1 < clients.count {
+                continue
+            } catch {
+                throw WebhookDeliveryError("delivery failed: \(Self.describe(error))")
+            }
         }
+        guard let response else { throw WebhookDeliveryError("delivery failed: no address") }
         // Read (and drop) at most 64 KB, so that the connection can be reused.
         _ = try? await response.body.collect(upTo: 65_536)
         guard (200..<300).contains(response.status.code) else {
             throw WebhookDeliveryError("the receiver answered HTTP \(response.status.code)")
         }
+    }
+
+    /// At most this many of a name's addresses are tried for one attempt.
+    static let addressesTried = 3
+
+    /// Whether no connection could be made (nothing was sent, so another address may be tried).
+    static func isConnectFailure(_ error: any Error) -> Bool {
+        if let error = error as? HTTPClientError, error == .connectTimeout { return true }
+        if let error = error as? ChannelError, case .connectTimeout = error { return true }
+        // A refused or unroutable connection comes back as the socket's errno.
+        if let error = error as? IOError { return [ECONNREFUSED, EHOSTUNREACH, ENETUNREACH, EADDRNOTAVAIL].contains(error.errnoCode) }
+        return error is NIOConnectionError
     }
 
     /// The error's kind, never its text (which could hold the URL and its query).
