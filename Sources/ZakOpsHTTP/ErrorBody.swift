@@ -34,14 +34,10 @@ public struct ErrorBody: Codable, Sendable, Equatable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let data = (try? encoder.encode(body)) ?? Data(#"{"error":{"code":"INTERNAL_ERROR","message":"An internal error occurred."}}"#.utf8)
-        var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
+        var headers: HTTPFields = [:]
         for (name, value) in error.headers {
             if let field = HTTPField.Name(name) { headers[field] = value }
         }
-        return Response(
-            status: HTTPResponse.Status(code: error.code.status),
-            headers: headers,
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data))
-        )
+        return JSONResponse.make(ByteBuffer(bytes: data), status: HTTPResponse.Status(code: error.code.status), headers: headers)
     }
 }

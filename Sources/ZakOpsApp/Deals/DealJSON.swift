@@ -1,7 +1,4 @@
 import Foundation
-import HTTPTypes
-import Hummingbird
-import NIOCore
 import ZakOpsCore
 
 /// A deal's JSON, written directly rather than through `JSONEncoder`: a page of 50 deals spent
@@ -35,15 +32,6 @@ enum DealJSON {
         }
         out.append("}")
         return out
-    }
-
-    /// A `200` (or `status`) response with `text` as its JSON body.
-    static func response(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
-        Response(
-            status: status,
-            headers: [.contentType: "application/json; charset=utf-8"],
-            body: ResponseBody(byteBuffer: ByteBuffer(string: text))
-        )
     }
 
     private static func append(_ deal: Deal, to out: inout String) {

@@ -27,7 +27,7 @@ struct DealsController: Sendable {
         routes.get("/api/deals", .permission(.dealsRead)) { request, _ in try await list(request) }
         routes.get("/api/deals/{id}", .permission(.dealsRead)) { _, context in
             let deal = try await service.get(try Self.id(context))
-            var response = DealJSON.response(DealJSON.render(deal))
+            var response = JSONResponse.make(DealJSON.render(deal))
             response.headers[.eTag] = "\"\(deal.version)\""
             return response
         }
@@ -51,7 +51,7 @@ struct DealsController: Sendable {
         let principal = try context.requirePrincipal()
         let input = try await request.decodeStrictJSON(as: CreateDealRequest.self, context: context)
         let deal = try await service.create(input, by: ChangeContext(principal: principal, request: context, time: clock.now()))
-        var response = DealJSON.response(DealJSON.render(deal), status: .created)
+        var response = JSONResponse.make(DealJSON.render(deal), status: .created)
         response.headers[.location] = "/api/deals/\(deal.id)"
         return response
     }
@@ -66,7 +66,7 @@ struct DealsController: Sendable {
         let input = try await request.decodeStrictJSON(as: UpdateDealRequest.self, context: context)
         let deal = try await service.update(try Self.id(context), input, expectedVersion: expected,
                                             by: ChangeContext(principal: principal, request: context, time: clock.now()))
-        var response = DealJSON.response(DealJSON.render(deal))
+        var response = JSONResponse.make(DealJSON.render(deal))
         response.headers[.eTag] = "\"\(deal.version)\""
         return response
     }
@@ -76,7 +76,7 @@ struct DealsController: Sendable {
         let input = try await request.decodeStrictJSON(as: TransitionRequest.self, context: context)
         let deal = try await service.transition(try Self.id(context), to: input.toStage, reason: input.reason,
                                                 by: ChangeContext(principal: principal, request: context, time: clock.now()))
-        return DealJSON.response(DealJSON.render(deal))
+        return JSONResponse.make(DealJSON.render(deal))
     }
 
     private func list(_ request: Request) async throws -> Response {
@@ -102,7 +102,7 @@ struct DealsController: Sendable {
         }
         let cursor = try ListQuery.cursor(request)
         let page = try await service.list(stage: stage, status: status, text: text, after: cursor, limit: limit)
-        return DealJSON.response(DealJSON.renderPage(page.deals, nextCursor: page.next.map { ListQuery.encodeCursor(sequence: $0) }))
+        return JSONResponse.make(DealJSON.renderPage(page.deals, nextCursor: page.next.map { ListQuery.encodeCursor(sequence: $0) }))
     }
 
     static func id(_ context: AppRequestContext) throws -> String {

@@ -46,9 +46,9 @@ struct IdempotencyMiddleware: RouterMiddleware {
         let claim = IdempotencyClaim(principalID: principal.id, key: key)
         switch try await store.claim(claim, requestHash: hash, now: clock.now()) {
         case .replay(let status, let text, let location):
-            var headers: HTTPFields = [.contentType: "application/json; charset=utf-8", Self.replayed: "true"]
+            var headers: HTTPFields = [Self.replayed: "true"]
             if let location { headers[.location] = location }
-            return Response(status: HTTPResponse.Status(code: status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+            return JSONResponse.make(text, status: HTTPResponse.Status(code: status), headers: headers)
         case .mismatch:
             throw AppError(.idempotencyKeyReused, field: "Idempotency-Key", problem: "was used with a different request")
         case .inProgress:

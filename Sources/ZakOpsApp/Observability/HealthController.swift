@@ -39,15 +39,11 @@ struct HealthController: Sendable {
     }
 
     private static func ok() -> Response {
-        Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: .init(string: #"{"status":"ok"}"#)))
+        JSONResponse.make(#"{"status":"ok"}"#)
     }
 
     private static func failing(_ check: String) throws -> Response {
-        Response(
-            status: .serviceUnavailable,
-            headers: [.contentType: "application/json; charset=utf-8"],
-            body: .init(byteBuffer: .init(string: #"{"status":"unavailable","failing":"\#(check)"}"#))
-        )
+        JSONResponse.make(#"{"status":"unavailable","failing":"\#(check)"}"#, status: .serviceUnavailable)
     }
 }
 

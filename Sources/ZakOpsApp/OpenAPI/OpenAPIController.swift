@@ -19,8 +19,7 @@ struct OpenAPIController: Sendable {
 
     func register(on router: Router<AppRequestContext>) {
         router.get("/openapi.json") { _, _ in
-            Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-cache"],
-                     body: .init(byteBuffer: document))
+            JSONResponse.make(document, headers: [.cacheControl: "no-cache"])
         }
     }
 }
