@@ -228,6 +228,7 @@ struct EventStreamTests {
         }
         let stats = hub.stats(now: Date())
         #expect(stats.connections == 1 && stats.slowDisconnectsTotal == 1)
+        #expect(stats.perUser == ["fast": 1], "the dropped consumer no longer counts against its user")
         var received = 0
         for await _ in slow.stream { received += 1 }
         #expect(received == 4, "the slow consumer got its buffer, then its stream ended")

@@ -82,10 +82,29 @@ final class EventHub: Sendable {
     }
 
     private struct State {
-        var subscribers: [UInt64: Subscriber] = [:]
+        private(set) var subscribers: [UInt64: Subscriber] = [:]
+        /// Open streams per principal, kept with `subscribers`: the per-user limit is checked
+        /// at every subscribe, and counting by scanning was quadratic in the open streams.
+        private(set) var perUser: [String: Int] = [:]
         var nextID: UInt64 = 1
         var shed = 0
         var slow = 0
+
+        mutating func add(_ subscriber: Subscriber) {
+            subscribers[subscriber.id] = subscriber
+            perUser[subscriber.principalID, default: 0] += 1
+        }
+
+        mutating func remove(_ id: UInt64) -> Subscriber? {
+            guard let subscriber = subscribers.removeValue(forKey: id) else { return nil }
+            let left = (perUser[subscriber.principalID] ?? 1) - 1
+            perUser[subscriber.principalID] = left > 0 ? left : nil
+            return subscriber
+        }
+
+        mutating func update(_ id: UInt64, permissions: Set<Permission>) {
+            subscribers[id]?.permissions = permissions
+        }
     }
 
     let limits: Limits
@@ -104,16 +123,16 @@ final class EventHub: Sendable {
     func subscribe(principalID: String, permissions: Set<Permission>, filter: StreamFilter, now: Date) throws -> (id: UInt64, stream: AsyncStream<StreamItem>) {
         let (stream, continuation) = AsyncStream.makeStream(of: StreamItem.self, bufferingPolicy: .bufferingOldest(limits.bufferSize))
         let (id, shed) = try state.withLock { state -> (UInt64, Subscriber?) in
-            guard state.subscribers.values.filter({ $0.principalID == principalID }).count < limits.perUser else { throw Refusal.tooManyForUser }
+            guard state.perUser[principalID, default: 0] < limits.perUser else { throw Refusal.tooManyForUser }
             var shed: Subscriber?
             if state.subscribers.count >= limits.perInstance, let oldest = state.subscribers.values.min(by: { ($0.openedAt, $0.id) < ($1.openedAt, $1.id) }) {
-                shed = state.subscribers.removeValue(forKey: oldest.id)
+                shed = state.remove(oldest.id)
                 state.shed += 1
             }
             let id = state.nextID
             state.nextID += 1
-            state.subscribers[id] = Subscriber(id: id, principalID: principalID, permissions: permissions, filter: filter, openedAt: now,
-                                               continuation: continuation)
+            state.add(Subscriber(id: id, principalID: principalID, permissions: permissions, filter: filter, openedAt: now,
+                                 continuation: continuation))
             return (id, shed)
         }
         if let shed {
@@ -124,13 +143,13 @@ final class EventHub: Sendable {
     }
 
     func unsubscribe(_ id: UInt64) {
-        let removed = state.withLock { $0.subscribers.removeValue(forKey: id) }
+        let removed = state.withLock { $0.remove(id) }
         removed?.continuation.finish()
     }
 
     /// A subscriber's permissions after its credential was checked again.
     func update(_ id: UInt64, permissions: Set<Permission>) {
-        state.withLock { $0.subscribers[id]?.permissions = permissions }
+        state.withLock { $0.update(id, permissions: permissions) }
     }
 
     /// Fans events out; a subscriber whose buffer is full is disconnected.
@@ -148,7 +167,7 @@ final class EventHub: Sendable {
         if !slow.isEmpty {
             let removed = state.withLock { state in
                 state.slow += slow.count
-                return slow.compactMap { state.subscribers.removeValue(forKey: $0) }
+                return slow.compactMap { state.remove($0) }
             }
             for subscriber in removed { subscriber.continuation.finish() }
         }
@@ -166,7 +185,7 @@ final class EventHub: Sendable {
         let removed = state.withLock { state -> [Subscriber] in
             let oldest = state.subscribers.values.sorted { ($0.openedAt, $0.id) < ($1.openedAt, $1.id) }.prefix(count ?? Int.max)
             state.shed += oldest.count
-            return oldest.compactMap { state.subscribers.removeValue(forKey: $0.id) }
+            return oldest.compactMap { state.remove($0.id) }
         }
         for subscriber in removed {
             subscriber.continuation.yield(.fallback(reason: reason))
@@ -177,10 +196,8 @@ final class EventHub: Sendable {
 
     func stats(now: Date) -> Stats {
         state.withLock { state in
-            var perUser: [String: Int] = [:]
-            for subscriber in state.subscribers.values { perUser[subscriber.principalID, default: 0] += 1 }
             let oldest = state.subscribers.values.map(\.openedAt).min()
-            return Stats(connections: state.subscribers.count, perUser: perUser, oldestAgeSeconds: oldest.map { now.timeIntervalSince($0) },
+            return Stats(connections: state.subscribers.count, perUser: state.perUser, oldestAgeSeconds: oldest.map { now.timeIntervalSince($0) },
                          shedTotal: state.shed, slowDisconnectsTotal: state.slow)
         }
     }
