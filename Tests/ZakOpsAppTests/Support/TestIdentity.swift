@@ -89,10 +89,13 @@ extension TestServer {
         }
     }
 
-    /// The e-mails the server wrote, oldest first.
+    /// The e-mails the server has finished writing (`.eml` files), oldest first. A message being
+    /// written is a hidden temporary file (Foundation's atomic write) until it is renamed: left
+    /// out, since it may be gone by the time it would be read (mail of a detached task, such as
+    /// a reset link, can be written while a test looks).
     func mails() throws -> [String] {
         guard FileManager.default.fileExists(atPath: mailFolder.path) else { return [] }
-        return try FileManager.default.contentsOfDirectory(atPath: mailFolder.path).sorted().map {
+        return try FileManager.default.contentsOfDirectory(atPath: mailFolder.path).filter { $0.hasSuffix(".eml") }.sorted().map {
             try String(contentsOf: mailFolder.appendingPathComponent($0), encoding: .utf8)
         }
     }
