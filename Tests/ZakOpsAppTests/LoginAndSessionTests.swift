@@ -199,7 +199,8 @@ struct LoginAndSessionTests {
             let repository = IdentityRepository(database: server.database)
             let stale = try #require(try await repository.operatorByID(account.id)).passwordHash
             // The password changes between the login's verification and its session insert.
-            try await repository.updatePassword(operatorID: account.id, hash: try await TestServer.hasher.hash(TestServer.password()), now: Date())
+            try await repository.changePassword(operatorID: account.id, hash: try await TestServer.hasher.hash(TestServer.password()), now: Date(),
+                                                keeping: nil, also: { _ in })
             let now = Timestamp.now()
             let record = SessionRecord(tokenHash: Digest.sha256Hex("t"), id: "ses_race", operatorID: account.id, createdAt: now,
                                        lastSeenAt: now, expiresAt: now, clientIP: nil, userAgent: nil)

@@ -55,10 +55,6 @@ struct IdentityRepository: Sendable {
         return id
     }
 
-    func updatePassword(operatorID: String, hash: String, now: Date) async throws {
-        try await database.transaction { sql in try await Self.setPassword(operatorID: operatorID, hash: hash, now: now, in: sql) }
-    }
-
     /// A password change in one transaction: the new hash, the end of every other session of
     /// the operator (all of them when `keeping` is nil), and `also` (the notice). A crash
     /// cannot leave the old sessions alive under the new password.
