@@ -59,8 +59,9 @@ start_throwaway_postgres() {
     || { cat "$WORK/initdb.log" >&2; die "initdb failed"; }
   rm -f "$WORK/pwfile"
   as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" -l "$WORK/postgres.log" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $WORK -c max_connections=300 -c fsync=off -c full_page_writes=off" start >/dev/null \
+    -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $WORK -c max_connections=300 -c fsync=off -c full_page_writes=off -c log_lock_waits=on -c log_min_duration_statement=2000 -c log_line_prefix=%m\ [%p]\ %a\ " start >/dev/null \
     || { cat "$WORK/postgres.log" >&2; die "PostgreSQL could not be started"; }
   PG_STARTED=1
+  export PG_LOG="$WORK/postgres.log"
   export ZAKOPS_TEST_POSTGRES_URL="postgres://zakops_test:${PG_PASSWORD}@127.0.0.1:${PG_PORT}/postgres"
 }

@@ -26,7 +26,11 @@ log "test suite on SQLite"
 ZAKOPS_TEST_DATABASE=sqlite swift test --skip-build || status=1
 
 log "test suite on PostgreSQL"
-ZAKOPS_TEST_DATABASE=postgres swift test --skip-build || status=1
+if ! ZAKOPS_TEST_DATABASE=postgres swift test --skip-build; then
+  status=1
+  # What PostgreSQL saw: lock waits over a second and statements over two (scripts/postgres.sh).
+  grep -E "still waiting|acquired|duration:" "$PG_LOG" | tail -40 >&2 || true
+fi
 
 # The OpenAPI contract against a live server, on each database (schemathesis, from PyPI).
 log "OpenAPI contract on SQLite"

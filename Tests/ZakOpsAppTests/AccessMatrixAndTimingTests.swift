@@ -10,7 +10,7 @@ import ZakOpsHTTP
 import ZakOpsStore
 @testable import ZakOpsApp
 
-@Suite("Access matrix and login timing")
+@Suite("Access matrix and login timing", .serverSlot)
 struct AccessMatrixAndTimingTests {
     /// Every route that declares a permission, as registered by the real router.
     static func permissionRoutes(_ settings: Settings) async throws -> [(HTTPRequest.Method, String, Permission)] {

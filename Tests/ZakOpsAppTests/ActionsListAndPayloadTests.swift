@@ -11,7 +11,7 @@ import ZakOpsStore
 @testable import ZakOpsApp
 
 /// Actions: paging, least privilege per role, and hostile payloads in every field.
-@Suite("Actions: lists, roles and payloads")
+@Suite("Actions: lists, roles and payloads", .serverSlot)
 struct ActionsListAndPayloadTests {
     static func valuation(_ dealID: String, title: String = "Model", summary: String = "DCF") throws -> String {
         let body: [String: Any] = ["deal_id": dealID, "type": "analysis.build_valuation_model", "title": title, "summary": summary, "inputs": ["method": "dcf"]]

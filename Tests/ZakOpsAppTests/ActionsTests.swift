@@ -11,7 +11,7 @@ import ZakOpsStore
 @testable import ZakOpsApp
 
 /// Agents propose, humans approve: through the API, on both databases.
-@Suite("Actions")
+@Suite("Actions", .serverSlot)
 struct ActionsTests {
     struct Setup {
         let server: TestServer

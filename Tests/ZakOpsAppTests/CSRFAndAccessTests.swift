@@ -10,7 +10,7 @@ import ZakOpsHTTP
 import ZakOpsStore
 @testable import ZakOpsApp
 
-@Suite("CSRF and access control")
+@Suite("CSRF and access control", .serverSlot)
 struct CSRFAndAccessTests {
     static func createServiceAccount(_ server: TestServer, admin: BrowserSession, role: Role) async throws -> (id: String, key: String) {
         let body = try JSONSerialization.data(withJSONObject: ["name": "agent-\(role.rawValue)", "role": role.rawValue])

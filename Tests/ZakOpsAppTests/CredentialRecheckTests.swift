@@ -5,7 +5,7 @@ import ZakOpsCore
 @testable import ZakOpsApp
 
 /// The heartbeat's credential checks: one per credential at a time, never reused for long.
-@Suite("Shared credential rechecks")
+@Suite("Shared credential rechecks", .serverSlot)
 struct CredentialRecheckTests {
     static let principal = Principal(id: "op_1", kind: .user, role: .viewer, email: "a@example.com", name: "A", permissions: [],
                                      sessionID: nil, sessionTokenHash: nil, mustResetPassword: false)

@@ -11,7 +11,7 @@ import ZakOpsStore
 @testable import ZakOpsApp
 
 /// Deals and their pipeline, through the API, with the audit trail and the event log.
-@Suite("Deals")
+@Suite("Deals", .serverSlot)
 struct DealsTests {
     static func create(_ server: TestServer, _ session: BrowserSession, _ body: [String: Any]) async throws -> TestResponse {
         try await server.client.execute(uri: "/api/deals", method: .post, headers: session.headers(), body: ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body)))

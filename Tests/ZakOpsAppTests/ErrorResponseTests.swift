@@ -7,7 +7,7 @@ import Testing
 import ZakOpsCore
 @testable import ZakOpsApp
 
-@Suite("Sanitized errors")
+@Suite("Sanitized errors", .serverSlot)
 struct ErrorResponseTests {
     @Test("404 and 405 are JSON with fixed messages; 405 names the allowed methods")
     func notFoundAndMethod() async throws {

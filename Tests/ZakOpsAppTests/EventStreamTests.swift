@@ -12,7 +12,7 @@ import ZakOpsStore
 
 /// `GET /api/events/stream` over real sockets: live events, replay, limits, permissions,
 /// revocation, shedding and degraded mode with polling.
-@Suite("Event stream (SSE)")
+@Suite("Event stream (SSE)", .serverSlot)
 struct EventStreamTests {
     static func fast(_ settings: inout Settings) {
         settings.sseHeartbeatSeconds = 1

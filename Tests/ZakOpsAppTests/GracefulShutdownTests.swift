@@ -9,7 +9,7 @@ import ZakOpsCore
 import ZakOpsStore
 @testable import ZakOpsApp
 
-@Suite("Graceful shutdown")
+@Suite("Graceful shutdown", .serverSlot)
 struct GracefulShutdownTests {
     @Test("an in-flight request finishes after shutdown begins; new connections are refused")
     func inFlightFinishes() async throws {

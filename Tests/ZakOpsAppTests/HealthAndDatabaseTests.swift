@@ -10,7 +10,7 @@ import ZakOpsCore
 import ZakOpsStore
 @testable import ZakOpsApp
 
-@Suite("Health and database failures")
+@Suite("Health and database failures", .serverSlot)
 struct HealthAndDatabaseTests {
     @Test("live and ready answer ok on a migrated database; ready names migrations when not migrated")
     func probes() async throws {

@@ -12,7 +12,7 @@ import ZakOpsStore
 
 /// Idempotency on every creating POST, answered in the change's own transaction; the audit
 /// trail of service accounts and keys; lists that page in commit order under concurrent writers.
-@Suite("Idempotency, identity audit and commit-order paging")
+@Suite("Idempotency, identity audit and commit-order paging", .serverSlot)
 struct IdempotencyAndAuditTests {
     static func post(_ server: TestServer, _ uri: String, _ session: BrowserSession, _ body: String?, key: String) async throws -> TestResponse {
         var headers = session.headers(json: body != nil)

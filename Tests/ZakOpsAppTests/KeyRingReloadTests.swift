@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import ZakOpsCore
 
-@Suite("Key ring reload")
+@Suite("Key ring reload", .serverSlot)
 struct KeyRingReloadTests {
     /// Logs in over a raw socket and returns the session cookie and CSRF token.
     static func login(port: Int, email: String, password: String) async throws -> (cookie: String, csrf: String) {

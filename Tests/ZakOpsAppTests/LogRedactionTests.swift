@@ -7,7 +7,7 @@ import Testing
 import ZakOpsCore
 @testable import ZakOpsApp
 
-@Suite("Log redaction end to end")
+@Suite("Log redaction end to end", .serverSlot)
 struct LogRedactionTests {
     @Test("credentials, secrets and e-mail addresses planted in requests and failures never reach the log")
     func plantedSecrets() async throws {

@@ -9,7 +9,7 @@ import ZakOpsHTTP
 import ZakOpsStore
 @testable import ZakOpsApp
 
-@Suite("Login and sessions")
+@Suite("Login and sessions", .serverSlot)
 struct LoginAndSessionTests {
     @Test("login sets the session cookie with exactly the checklist's attributes and answers operator and csrf_token")
     func cookieAttributes() async throws {

@@ -10,7 +10,7 @@ import ZakOpsStore
 @testable import ZakOpsApp
 
 /// Brute-force protection: a growing delay after five failed logins for one address.
-@Suite("Login backoff")
+@Suite("Login backoff", .serverSlot)
 struct LoginBackoffTests {
     /// Trusted proxy on 127.0.0.1, so each attempt can come from a different client address.
     static func configure(_ settings: inout Settings) {

@@ -8,7 +8,7 @@ import ZakOpsStore
 
 /// Mail goes through the outbox to a sendmail-compatible program (here a script standing in for
 /// msmtp or postfix: the only part that would leave the machine).
-@Suite("Mail through the outbox")
+@Suite("Mail through the outbox", .serverSlot)
 struct MailOutboxTests {
     /// A sendmail stand-in: appends its arguments and standard input to a file, exits with `status`.
     static func fakeSendmail(in folder: URL, status: Int32) throws -> (program: String, output: URL) {

@@ -9,7 +9,7 @@ import Testing
 import ZakOpsCore
 @testable import ZakOpsStore
 
-@Suite("Migrations")
+@Suite("Migrations", .serverSlot)
 struct MigrationTests {
     let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
@@ -86,6 +86,27 @@ struct MigrationTests {
         let (a, b) = try await (first, second)
         let all = try MigrationCatalog.migrations(for: location.dialectName == "sqlite" ? .sqlite : .postgres).map(\.version)
         #expect((a + b).sorted() == all.sorted())
+    }
+
+    @Test("several pools opening one new SQLite file at once all open it in WAL mode")
+    func concurrentOpensOfNewFile() async throws {
+        for _ in 0..<5 {
+            let path = try TemporaryFolder.make().appendingPathComponent("race.sqlite").path
+            let logger = self.logger
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<6 {
+                    group.addTask {
+                        try await Database.withOpened(.sqlite(path: path), poolSize: 2, deadline: .seconds(10), logger: logger) { database in
+                            let mode = try await database.read { sql in
+                                try await sql.raw("PRAGMA journal_mode").first()?.decode(column: "journal_mode", as: String.self)
+                            }
+                            #expect(mode == "wal")
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
     }
 
     @Test("a failing migration is rolled back and not recorded")

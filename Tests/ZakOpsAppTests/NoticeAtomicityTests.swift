@@ -11,7 +11,7 @@ import ZakOpsStore
 /// An identity change and the mail that tells of it are one transaction: when the outbox row
 /// cannot be written, the change is not made either (and the other way round, nothing is sent
 /// for a change that did not happen). Forced by a trigger that refuses outbox inserts.
-@Suite("Identity changes and their notices commit together")
+@Suite("Identity changes and their notices commit together", .serverSlot)
 struct NoticeAtomicityTests {
     /// Makes every INSERT into the outbox fail until `allowOutbox` runs.
     static func refuseOutbox(_ server: TestServer) async throws {

@@ -11,7 +11,7 @@ import ZakOpsStore
 /// The OpenAPI document and the router never drift apart: every route is documented and every
 /// documented operation is a route, with the access it really has. (The test command also runs
 /// schemathesis against a live server: scripts/contract.sh.)
-@Suite("OpenAPI contract")
+@Suite("OpenAPI contract", .serverSlot)
 struct OpenAPIDocumentTests {
     @Test("GET /openapi.json serves an OpenAPI 3.1 document naming exactly the router's routes, their access and their errors")
     func documentMatchesRouter() async throws {

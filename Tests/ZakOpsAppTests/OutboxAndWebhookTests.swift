@@ -15,7 +15,7 @@ import ZakOpsStore
 /// The transactional outbox and signed webhooks: what a change commits is delivered to a local
 /// receiver, signed; failures back off and dead-letter; the DLQ is retried and purged; the
 /// pause switch stops every processor; SSRF targets are refused.
-@Suite("Outbox and webhooks")
+@Suite("Outbox and webhooks", .serverSlot)
 struct OutboxAndWebhookTests {
     static func processor(_ server: TestServer) -> OutboxProcessor {
         AppComponents(settings: server.settings, database: server.database, logger: Logger(label: "test.outbox"), clock: server.clock).outboxProcessor

@@ -7,7 +7,7 @@ import ZakOpsStore
 @testable import ZakOpsApp
 
 /// The DLQ playbook from the command line: `zakops outbox` and `zakops dlq` on the database.
-@Suite("Outbox and DLQ commands")
+@Suite("Outbox and DLQ commands", .serverSlot)
 struct OutboxCommandTests {
     @Test("pause, status, dlq stats/list/retry/purge, resume — each audited as the cli actor")
     func playbook() async throws {

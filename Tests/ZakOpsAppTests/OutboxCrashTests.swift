@@ -9,7 +9,7 @@ import ZakOpsStore
 
 /// Nothing accepted is lost: the real server is killed with SIGKILL in the middle of delivering
 /// a batch of webhooks, then started again.
-@Suite("Outbox crash safety")
+@Suite("Outbox crash safety", .serverSlot)
 struct OutboxCrashTests {
     @Test("kill -9 while delivering: after a restart every event arrives, duplicates only with the same id")
     func crashDuringDelivery() async throws {

@@ -10,7 +10,7 @@ import ZakOpsStore
 @testable import ZakOpsApp
 
 /// The checklist's rate limits, from the outside: real sockets, the configured defaults.
-@Suite("Rate limits")
+@Suite("Rate limits", .serverSlot)
 struct RateLimitTests {
     static func loginBody(_ email: String, _ password: String = "Wrong-" + RandomToken.base32(RandomToken.bytes(8))) -> String {
         #"{"email":"\#(email)","password":"\#(password)"}"#

@@ -10,7 +10,7 @@ import ZakOpsHTTP
 import ZakOpsStore
 @testable import ZakOpsApp
 
-@Suite("Password reset, TOTP and registration")
+@Suite("Password reset, TOTP and registration", .serverSlot)
 struct RecoveryAndMFATests {
     static func json(_ object: [String: Any]) throws -> ByteBuffer {
         ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: object))

@@ -7,7 +7,7 @@ import Testing
 import ZakOpsCore
 @testable import ZakOpsApp
 
-@Suite("Security headers")
+@Suite("Security headers", .serverSlot)
 struct SecurityHeadersTests {
     @Test("the six checklist headers are on success, error, 404, 405, 413, 500, HEAD and OPTIONS responses, and no Server header")
     func everyResponse() async throws {

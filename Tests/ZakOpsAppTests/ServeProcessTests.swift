@@ -8,7 +8,7 @@ import ZakOpsCore
 import ZakOpsStore
 
 /// The real binary: default start, production refusals, graceful exit on SIGTERM.
-@Suite("zakops serve, migrate and preflight as processes")
+@Suite("zakops serve, migrate and preflight as processes", .serverSlot)
 struct ServeProcessTests {
     /// A production environment that passes preflight, with a freshly migrated database.
     static func productionEnvironment(location: DatabaseLocation, port: Int) throws -> [String: String] {
@@ -48,7 +48,7 @@ struct ServeProcessTests {
         #expect(try await child.wait(timeout: .seconds(30)) == 0)
     }
 
-    @Test("a safe production start passes preflight and serves", .timeLimit(.minutes(2)))
+    @Test("a safe production start passes preflight and serves")
     func productionStarts() async throws {
         let location = try await Self.migrated()
         let port = ZakOpsProcess.freePort()

@@ -6,7 +6,7 @@ import ZakOpsStore
 @testable import ZakOpsApp
 
 /// Cached statement text with each call's own values, on the test run's database.
-@Suite("Statement cache")
+@Suite("Statement cache", .serverSlot)
 struct StatementCacheTests {
     static func operatorID(email: String, listing binds: [any Encodable & Sendable]? = nil, shape: String, in database: Database) async throws -> String? {
         try await database.read { sql in

@@ -9,7 +9,7 @@ import ZakOpsCore
 
 /// `zakops serve` with TLS_CERT_FILE and TLS_KEY_FILE, as a process: the TLS listener, its
 /// protocol floor, the plain port's redirect, and certificate reload on SIGHUP.
-@Suite("HTTPS listener")
+@Suite("HTTPS listener", .serverSlot)
 struct TLSListenerTests {
     /// A client trusting only `authority`. `connectTimeout` bounds AsyncHTTPClient's retries of a
     /// failing handshake (it keeps trying until then).
@@ -49,8 +49,7 @@ struct TLSListenerTests {
         }
     }
 
-    @Test("TLS 1.2 and 1.3 are served with HSTS; a TLS 1.1 client is refused; plain HTTP redirects; SIGHUP loads a renewed certificate",
-          .timeLimit(.minutes(3)))
+    @Test("TLS 1.2 and 1.3 are served with HSTS; a TLS 1.1 client is refused; plain HTTP redirects; SIGHUP loads a renewed certificate")
     func httpsListener() async throws {
         let folder = try TemporaryFolder.make()
         let firstCA = try TestCertificateAuthority(commonName: "ZakOps Test CA 1")

@@ -10,7 +10,7 @@ import ZakOpsStore
 @testable import ZakOpsApp
 
 /// Client addresses, proxies, the HTTPS redirect behind a proxy, and credentials in URLs.
-@Suite("Transport")
+@Suite("Transport", .serverSlot)
 struct TransportTests {
     static func clientIPs(_ server: TestServer) -> [String] {
         server.logObjects.filter { $0["msg"] as? String == "request" }.compactMap { $0["client_ip"] as? String }
@@ -117,7 +117,7 @@ struct TransportTests {
 }
 
 /// CORS: the exact allow-list, nothing else.
-@Suite("CORS")
+@Suite("CORS", .serverSlot)
 struct CORSTests {
     static let allowed = "https://app.example.com"
     static func configure(_ settings: inout Settings) { settings.corsOrigins = [allowed, "https://admin.example.com"] }

@@ -8,7 +8,7 @@ import ZakOpsCore
 import ZakOpsStore
 @testable import ZakOpsApp
 
-@Suite("zakops user and the development administrator")
+@Suite("zakops user and the development administrator", .serverSlot)
 struct UserCommandTests {
     @Test("user create reads the password from standard input and enforces the rules; the password never appears in output")
     func create() async throws {

@@ -55,10 +55,27 @@ actor SQLiteConnectionPool {
     /// immediate "database is locked" errors. Constant statements: no value is spliced.
     private static func configure(_ connection: SQLiteConnection, busyTimeout: Duration) async throws {
         let milliseconds = busyTimeout.components.seconds * 1000
-        _ = try await connection.query("PRAGMA journal_mode = WAL", [])
+        try await switchToWAL(connection)
         _ = try await connection.query("PRAGMA foreign_keys = ON", [])
         _ = try await connection.query("PRAGMA synchronous = NORMAL", [])
         _ = try await connection.query("PRAGMA busy_timeout = \(milliseconds)", [])
+    }
+
+    /// Sets WAL mode. On a new file, two processes opening it at once (`zakops migrate` beside
+    /// `zakops serve`) race to switch it from the rollback journal: the loser's delete of the
+    /// journal finds it gone (SQLITE_IOERR_DELETE_NOENT) or the file busy. The switch is
+    /// idempotent, so it is tried again.
+    private static func switchToWAL(_ connection: SQLiteConnection) async throws {
+        var attempt = 0
+        while true {
+            do {
+                _ = try await connection.query("PRAGMA journal_mode = WAL", [])
+                return
+            } catch let error as SQLiteError where [.ioErrorFailedDeleteNonexistent, .busy].contains(error.reason) && attempt < 20 {
+                attempt += 1
+                try await Task.sleep(for: .milliseconds(10 * attempt))
+            }
+        }
     }
 
     /// Creates the database folder with mode 0700 and the file with mode 0600, so other local

@@ -18,6 +18,7 @@ enum TestDatabase {
 
     /// A fresh, empty database location for one test.
     static func fresh() async throws -> DatabaseLocation {
+        try await TestSlots.enter("a test database")
         switch backend {
         case .sqlite:
             return .sqlite(path: try TemporaryFolder.make().appendingPathComponent("zakops.sqlite").path)

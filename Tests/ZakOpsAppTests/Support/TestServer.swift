@@ -75,6 +75,7 @@ struct TestServer {
         extraRoutes: @escaping @Sendable (Router<AppRequestContext>, Database) -> Void = TestRoutes.installer(),
         _ test: @Sendable (TestServer) async throws -> Void
     ) async throws {
+        try await TestSlots.enter("a test server")
         let resolvedLocation: DatabaseLocation
         if let location {
             resolvedLocation = location

@@ -32,6 +32,7 @@ final class ZakOpsProcess: Sendable {
     }
 
     init(_ arguments: [String], environment: [String: String], directory: URL? = nil, stdin: String? = nil) async throws {
+        try await TestSlots.enter("a zakops child process")
         var env: [Environment.Key: String] = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
         for (name, value) in environment { env[Environment.Key(stringLiteral: name)] = value }
         let workingDirectory = try directory ?? TemporaryFolder.make()
