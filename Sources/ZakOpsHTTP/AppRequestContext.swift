@@ -24,6 +24,9 @@ public struct AppRequestContext: RequestContext {
     /// Whether the request presented a credential that was refused (an unknown or revoked API
     /// key): it stays anonymous, counts against its address's limit, then gets 401.
     public var credentialRefused = false
+    /// Whether the request carried a session cookie that named no live session (it stays
+    /// anonymous; the refusal counts against its address, `CredentialRefusalLimit`).
+    public var sessionCookieRefused = false
     /// How the principal was authenticated: only cookie-authenticated requests need a CSRF token.
     public var authenticatedByCookie = false
     /// The request's `Idempotency-Key` claim, when it has one (`IdempotencyMiddleware`).

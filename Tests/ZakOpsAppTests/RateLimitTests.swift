@@ -80,7 +80,9 @@ struct RateLimitTests {
             #expect(try await server.client.execute(uri: "/api/auth/me", method: .get, headers: second.headers(json: false)).status == .ok)
             let event = try #require(server.securityEvents("rate_limited").last)
             #expect(event["group"] as? String == "api")
-            #expect((event["principal_id"] as? String)?.isEmpty == false && event["principal_id"] as? String != "anonymous")
+            // Refused before authentication: the event names the session by its stored hash's
+            // first 16 hex digits, never by the token.
+            #expect(event["credential_ref"] as? String == String(Digest.sha256Hex(first.cookie).prefix(16)))
             // Health checks are never limited.
             for _ in 1...70 { #expect(try await server.client.execute(uri: "/health/live", method: .get).status == .ok) }
         }
@@ -92,13 +94,53 @@ struct RateLimitTests {
             for attempt in 1...60 {
                 let guess: HTTPFields = [.authorization: "Bearer zk_" + RandomToken.base32(RandomToken.bytes(32))]
                 // Half of them outside /api, where nothing else is limited.
-                let path = attempt.isMultiple(of: 2) ? "/health/live" : "/api/auth/me"
+                let path = attempt.isMultiple(of: 2) ? "/openapi.json" : "/api/auth/me"
                 let status = try await server.client.execute(uri: path, method: .get, headers: guess).status
                 #expect(status == .unauthorized)
             }
             let guess: HTTPFields = [.authorization: "Bearer zk_" + RandomToken.base32(RandomToken.bytes(32))]
             let status = try await server.client.execute(uri: "/api/auth/me", method: .get, headers: guess).status
             #expect(status == .tooManyRequests)
+        }
+    }
+
+    @Test("limits run before authentication: a refused flood of made-up keys, cookies or anonymous requests makes no query; health never looks at credentials")
+    func refusedFloodMakesNoQuery() async throws {
+        try await TestServer.run(configure: { settings in
+            TestServer.productionLimits(&settings)
+            // No timer-driven reads of the event log while queries are counted.
+            settings.ssePollIntervalMilliseconds = 3_600_000
+        }) { server in
+            func guess() -> HTTPFields { [.authorization: "Bearer zk_" + RandomToken.base32(RandomToken.bytes(32))] }
+            func madeUpCookie() -> HTTPFields { [.cookie: "\(SessionCookieName.value)=" + RandomToken.base32(RandomToken.bytes(32))] }
+            // 60 refused credentials (30 keys, 30 cookies) use up this address's budget...
+            for attempt in 1...60 {
+                let headers = attempt.isMultiple(of: 2) ? guess() : madeUpCookie()
+                let status = try await server.client.execute(uri: "/api/deals", method: .get, headers: headers).status
+                #expect(status == .unauthorized)
+            }
+            // ...then every further credential from it is refused before authentication.
+            let before = server.database.leases
+            for attempt in 1...40 {
+                let headers = attempt.isMultiple(of: 2) ? guess() : madeUpCookie()
+                let path = attempt.isMultiple(of: 3) ? "/openapi.json" : "/api/deals"
+                #expect(try await server.client.execute(uri: path, method: .get, headers: headers).status == .tooManyRequests)
+            }
+            #expect(server.database.leases == before, "refused requests reached the database")
+            // Health checks answer whatever credential they carry, and never query for it.
+            let health = server.database.leases
+            for _ in 1...20 { #expect(try await server.client.execute(uri: "/health/live", method: .get, headers: guess()).status == .ok) }
+            #expect(server.database.leases == health)
+        }
+        // Anonymous requests over the address's /api budget: refused without a query.
+        try await TestServer.run(configure: { settings in
+            TestServer.productionLimits(&settings)
+            settings.ssePollIntervalMilliseconds = 3_600_000
+        }) { server in
+            for _ in 1...60 { _ = try await server.client.execute(uri: "/api/deals", method: .get) }
+            let before = server.database.leases
+            for _ in 1...20 { #expect(try await server.client.execute(uri: "/api/deals", method: .get).status == .tooManyRequests) }
+            #expect(server.database.leases == before)
         }
     }
 

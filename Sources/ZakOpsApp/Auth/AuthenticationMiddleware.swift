@@ -7,9 +7,9 @@ import ZakOpsHTTP
 /// Establishes who the request acts for.
 ///
 /// - `Authorization: Bearer zk_…` authenticates by API key alone; cookies on such a request
-///   are ignored. A bad key leaves the request anonymous and marked `credentialRefused`: the
-///   rate limiter (next) charges it to the client address, then `RefusedCredentialMiddleware`
-///   answers 401 whatever the route.
+///   are ignored. A bad key leaves the request anonymous and marked `credentialRefused`:
+///   `CredentialRefusalLimit` (next) charges it to the client address and answers 401
+///   whatever the route.
 /// - Otherwise the session cookie, if valid, names the operator.
 /// - The public auth routes never adopt a cookie's session (login replaces it).
 /// - With `AUTH_REQUIRED=false` (development only) an anonymous request acts as the built-in
@@ -28,14 +28,19 @@ struct AuthenticationMiddleware: RouterMiddleware {
     ]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        // Health checks never look at credentials: a probe costs no query, whatever it sends.
+        if request.uri.path.hasPrefix("/health/") { return try await next(request, context) }
         var context = context
         if let authorization = request.headers[.authorization] {
             context.principal = try await principal(forAuthorization: authorization, context: context)
             context.credentialRefused = context.principal == nil
-        } else if !Self.sessionFreePaths.contains(request.uri.path), let token = SessionCookie.token(in: request),
-                  let principal = try await sessions.resolve(token: token) {
-            context.principal = principal
-            context.authenticatedByCookie = true
+        } else if !Self.sessionFreePaths.contains(request.uri.path), let token = SessionCookie.token(in: request) {
+            if let principal = try await sessions.resolve(token: token) {
+                context.principal = principal
+                context.authenticatedByCookie = true
+            } else {
+                context.sessionCookieRefused = true
+            }
         } else if developmentAdmin, request.head.authority.map(LoopbackHost.matches) == true {
             // Only for requests addressed to this machine by a loopback name (no DNS rebinding).
             context.principal = .developmentAdmin

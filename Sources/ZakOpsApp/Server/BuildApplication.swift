@@ -253,15 +253,17 @@ public func buildApplication(
             healthOnHTTP: settings.healthOnHTTP
         ),
         BodyLimitMiddleware(limit: settings.bodyLimitBytes),
-        AuthenticationMiddleware(
-            sessions: components.sessions, serviceAccounts: ServiceAccountRepository(database: components.database),
-            clock: components.clock, developmentAdmin: !settings.authRequired && !settings.isProduction
-        ),
     ]
+    // Rate limits before authentication (DESIGN.md's order): a request over a limit costs no query.
     if settings.rateLimitEnabled {
-        middlewares.append(RateLimitMiddleware(limiter: components.limiter, auth: components.authPolicy, api: components.apiPolicy))
+        middlewares.append(RateLimitMiddleware(limiter: components.limiter, auth: components.authPolicy, api: components.apiPolicy,
+                                               sessionCookie: SessionCookie.name))
     }
-    middlewares.append(RefusedCredentialMiddleware())
+    middlewares.append(AuthenticationMiddleware(
+        sessions: components.sessions, serviceAccounts: ServiceAccountRepository(database: components.database),
+        clock: components.clock, developmentAdmin: !settings.authRequired && !settings.isProduction
+    ))
+    middlewares.append(CredentialRefusalLimit(limiter: settings.rateLimitEnabled ? components.limiter : nil, api: components.apiPolicy))
     middlewares.append(CSRFMiddleware(keys: components.keys, trustedOrigins: components.trustedOrigins))
     middlewares.append(IdempotencyMiddleware(store: IdempotencyStore(database: components.database), clock: components.clock,
                                              paths: ["/api/deals", "/api/actions", "/api/admin/service-accounts",

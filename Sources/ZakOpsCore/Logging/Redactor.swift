@@ -35,6 +35,9 @@ public struct Redactor: Sendable {
         "method", "route", "status", "duration_ms", "client_ip", "hb.request.id", "request_id",
         "error_code", "error_type", "error_detail", "field", "version", "versions", "environment",
         "address", "database", "reason",
+        // The first 16 hex digits of a credential's stored SHA-256 (`PresentedCredential`): it
+        // finds the session or key, and cannot be presented.
+        "credential_ref",
     ]
 
     /// Whether a field named `key` holds a secret by its name alone.

@@ -60,6 +60,15 @@ final class BoundedKeyTable<Entry: Sendable>: Sendable {
         }
     }
 
+    /// Reads the key's entry for the window without creating one (nil: the key has none in it).
+    func peek<T>(_ key: String, windowStart: Int64, _ body: (Entry) -> T) -> T? {
+        let shard = shards[Int(UInt(bitPattern: key.hashValue) % UInt(Self.shardCount))]
+        return shard.slots.withLock { slots in
+            guard let slot = slots[key], slot.windowStart >= windowStart else { return nil }
+            return body(slot.entry)
+        }
+    }
+
     /// The number of keys held.
     var keyCount: Int {
         shards.reduce(0) { total, shard in total + shard.slots.withLock { $0.count } }

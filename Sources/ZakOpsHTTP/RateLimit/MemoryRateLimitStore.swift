@@ -15,6 +15,10 @@ public final class MemoryRateLimitStore: RateLimitStore {
         }
     }
 
+    public func isExhausted(key: String, windowStart: Int64, limit: Int) -> Bool {
+        (table.peek(key, windowStart: windowStart) { $0 } ?? 0) >= limit
+    }
+
     /// The number of keys held, for the test that checks the bound.
     public var keyCount: Int { table.keyCount }
 

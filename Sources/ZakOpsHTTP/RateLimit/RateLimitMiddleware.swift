@@ -1,17 +1,21 @@
 import Hummingbird
 import HTTPTypes
+import Logging
 import ZakOpsCore
 
-/// The checklist's rate limits, applied after authentication so that a principal's budget is
-/// the same from every address:
+/// The checklist's rate limits. They run before authentication, so a request over a limit is
+/// refused without a database query:
 ///
 /// - unsafe `/api/auth/*` requests (login, logout, register, reset, password change, MFA) count
-///   per client IP against `auth`: every request that presents a credential is a POST;
-/// - every other `/api/*` request counts against `api`, per principal (user or API key), or
-///   per client IP when anonymous, including requests whose credential was refused;
-/// - `/health/*` and anything outside `/api` is not limited, except a request whose credential
-///   was refused: it counts against `api` per client IP wherever it goes, so key guessing is
-///   limited everywhere.
+///   per client IP against `auth`;
+/// - every other `/api/*` request counts against `api`: per presented credential (the session
+///   cookie or the `Authorization` header, `PresentedCredential`), so one session or key has
+///   the same budget from every address, or per client IP when it presents none;
+/// - a client address whose refused credentials reached the `api` limit in this window
+///   (counted after authentication by `CredentialRefusalLimit`) is refused at once whenever it
+///   presents a credential again, on any path: guessing keys or cookies stops reaching the
+///   database;
+/// - `/health/*` is never limited, and nothing there looks at credentials.
 ///
 /// An IPv6 client counts by its /64: one host commonly holds a whole /64 and could otherwise
 /// take a fresh address, and a fresh budget, for every request.
@@ -23,23 +27,32 @@ public struct RateLimitMiddleware: RouterMiddleware {
     let limiter: RateLimiter
     let auth: RateLimitPolicy
     let api: RateLimitPolicy
+    let sessionCookie: String
 
-    public init(limiter: RateLimiter, auth: RateLimitPolicy, api: RateLimitPolicy) {
+    public init(limiter: RateLimiter, auth: RateLimitPolicy, api: RateLimitPolicy, sessionCookie: String) {
         self.limiter = limiter
         self.auth = auth
         self.api = api
+        self.sessionCookie = sessionCookie
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         // Segments, not a prefix test: `//api/auth/login` reaches the same handler.
         let segments = request.uri.path.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: true)
-        guard segments.first == "api" || context.credentialRefused else { return try await next(request, context) }
+        if segments.first == "health" { return try await next(request, context) }
+        let address = Self.clientKey(context.clientIP)
         let outcome: RateLimitOutcome
         if segments.first == "api", segments.count > 1, segments[1] == "auth", ![.get, .head, .options].contains(request.method) {
-            outcome = try await limiter.enforce(auth, key: "ip:" + Self.clientKey(context.clientIP), context: context)
+            outcome = try await limiter.enforce(auth, key: "ip:" + address, context: context)
         } else {
-            let key = context.principal.map { "principal:" + $0.id } ?? "ip:" + Self.clientKey(context.clientIP)
-            outcome = try await limiter.enforce(api, key: key, context: context)
+            let credential = PresentedCredential(in: request, sessionCookie: sessionCookie)
+            var context = context
+            if let credential {
+                context.logger[metadataKey: "credential_ref"] = .string(credential.reference)
+                try limiter.refuseIfExhausted(api, key: CredentialRefusalLimit.key(address: address), context: context)
+            }
+            guard segments.first == "api" else { return try await next(request, context) }
+            outcome = try await limiter.enforce(api, key: credential?.limitKey ?? "ip:" + address, context: context)
         }
         var response: Response
         do {
@@ -53,9 +66,37 @@ public struct RateLimitMiddleware: RouterMiddleware {
     }
 
     /// The address a client counts under: IPv4 as it is, IPv6 by its /64.
-    static func clientKey(_ address: String?) -> String {
+    public static func clientKey(_ address: String?) -> String {
         guard let address, let parsed = IPAddress(address) else { return address ?? "unknown" }
         if case .v6 = parsed { return parsed.masked(prefixLength: 64).text + "/64" }
         return parsed.text
+    }
+}
+
+/// Counts, after authentication, each credential it refused against the client address
+/// (`api` policy): the 61st refused credential from one address in a minute is 429, and from
+/// then on `RateLimitMiddleware` refuses that address's credentials before they reach the
+/// database. An unknown API key is then 401; an unknown session cookie leaves the request
+/// anonymous (a browser with an expired cookie still reaches public pages).
+public struct CredentialRefusalLimit: RouterMiddleware {
+    public typealias Context = AppRequestContext
+
+    let limiter: RateLimiter?
+    let api: RateLimitPolicy
+
+    /// - Parameter limiter: nil when rate limiting is off (refused keys are still 401).
+    public init(limiter: RateLimiter?, api: RateLimitPolicy) {
+        self.limiter = limiter
+        self.api = api
+    }
+
+    static func key(address: String) -> String { "refused:ip:" + address }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if context.credentialRefused || context.sessionCookieRefused, let limiter {
+            try await limiter.enforce(api, key: Self.key(address: RateLimitMiddleware.clientKey(context.clientIP)), context: context)
+        }
+        if context.credentialRefused { throw AppError(.unauthorized) }
+        return try await next(request, context)
     }
 }

@@ -5,6 +5,11 @@ public protocol RateLimitStore: Sendable {
     /// that starts at `windowStart` (Unix seconds) and returns its position in the window: the
     /// request is allowed when the position is at most `limit`.
     func record(key: String, windowStart: Int64, windowSeconds: Int, limit: Int) async throws -> Int
+
+    /// Whether this instance already knows that the key's next request in the window is over
+    /// `limit`. Counts nothing and never asks a shared store: a refusal on this answer costs
+    /// no round trip.
+    func isExhausted(key: String, windowStart: Int64, limit: Int) -> Bool
 }
 
 /// A counter every instance shares (a database table): adds `amount` to the key's count in

@@ -29,22 +29,46 @@ public struct RateLimiter: Sendable {
         return RateLimitOutcome(policy: policy, allowed: count <= policy.limit, remaining: max(0, policy.limit - count), resetSeconds: reset)
     }
 
+    /// Whether the key is known to be over the policy's limit in the current window (counts
+    /// nothing; no round trip to a shared store).
+    public func isExhausted(_ policy: RateLimitPolicy, key: String) -> Bool {
+        let window = Int64(policy.windowSeconds)
+        let windowStart = Int64(clock.now().timeIntervalSince1970.rounded(.down)) / window * window
+        return store.isExhausted(key: policy.keyPrefix + key, windowStart: windowStart, limit: policy.limit)
+    }
+
+    /// Refuses with 429 at once, as `enforce` does over the limit, when the key is known to be
+    /// over it (`isExhausted`); counts nothing.
+    public func refuseIfExhausted(_ policy: RateLimitPolicy, key: String, context: AppRequestContext) throws {
+        guard isExhausted(policy, key: key) else { return }
+        let window = policy.windowSeconds
+        let now = clock.now().timeIntervalSince1970
+        let reset = max(1, window - Int(now.rounded(.down)) % window)
+        throw refusal(policy, headers: RateLimitOutcome(policy: policy, allowed: false, remaining: 0, resetSeconds: reset).headers,
+                      resetSeconds: reset, context: context)
+    }
+
     /// Counts the request; over the limit it logs a security event, counts the violation and
     /// throws 429 `RATE_LIMITED` with `Retry-After`. Returns the verdict for an allowed request.
     @discardableResult
     public func enforce(_ policy: RateLimitPolicy, key: String, context: AppRequestContext) async throws -> RateLimitOutcome {
         let outcome = try await check(policy, key: key)
         guard outcome.allowed else {
-            context.logger.warning("security event", metadata: [
-                "event": "rate_limited", "group": .string(policy.name),
-                "client_ip": .string(context.clientIP ?? "unknown"),
-                "principal_id": .string(context.principal?.id ?? "anonymous"),
-            ])
-            Counter(label: "zakops_rate_limited_total", dimensions: [("group", policy.name)]).increment()
-            var headers = outcome.headers
-            headers["Retry-After"] = String(outcome.resetSeconds)
-            throw AppError(.rateLimited, headers: headers, logDetail: "rate limit \(policy.name)")
+            throw refusal(policy, headers: outcome.headers, resetSeconds: outcome.resetSeconds, context: context)
         }
         return outcome
+    }
+
+    /// The 429: logged as a security event, counted, with `Retry-After`.
+    private func refusal(_ policy: RateLimitPolicy, headers: [String: String], resetSeconds: Int, context: AppRequestContext) -> AppError {
+        context.logger.warning("security event", metadata: [
+            "event": "rate_limited", "group": .string(policy.name),
+            "client_ip": .string(context.clientIP ?? "unknown"),
+            "principal_id": .string(context.principal?.id ?? "anonymous"),
+        ])
+        Counter(label: "zakops_rate_limited_total", dimensions: [("group", policy.name)]).increment()
+        var headers = headers
+        headers["Retry-After"] = String(resetSeconds)
+        return AppError(.rateLimited, headers: headers, logDetail: "rate limit \(policy.name)")
     }
 }

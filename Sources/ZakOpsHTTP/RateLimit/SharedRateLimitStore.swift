@@ -68,6 +68,12 @@ public final class SharedRateLimitStore: RateLimitStore {
         }
     }
 
+    public func isExhausted(key: String, windowStart: Int64, limit: Int) -> Bool {
+        table.peek(key, windowStart: windowStart) { reservation in
+            reservation.exhausted || (reservation.next <= reservation.end && reservation.next > limit)
+        } ?? false
+    }
+
     /// Adds a block to the shared count and records it in the table before the task ends, so
     /// that whoever awaits the task finds the block there.
     private func reserve(_ chunk: Int, key: String, windowStart: Int64) -> Task<Int, any Error> {

@@ -19,6 +19,7 @@ public final class Database: Sendable {
     private let deadline: Duration
     private let logger: Logger
     private let commitObservers = Mutex<[@Sendable () -> Void]>([])
+    private let leaseCount = Atomic<Int>(0)
 
     private enum Backend: Sendable {
         case sqlite(SQLiteConnectionPool)
@@ -125,6 +126,7 @@ public final class Database: Sendable {
     /// driver connection failures become `StoreError.unavailable`.
     /// `role` picks SQLite's writer or a reader connection (PostgreSQL connections do both).
     func withConnection<T: Sendable>(role: SQLiteConnectionPool.Role, _ work: @escaping @Sendable (LeasedConnection) async throws -> T) async throws -> T {
+        leaseCount.add(1, ordering: .relaxed)
         do {
             if case .sqlite(let pool) = backend,
                let result = try await pool.withIdleConnection(role: role, { connection in try await work(.sqlite(connection)) }) {
@@ -148,6 +150,10 @@ public final class Database: Sendable {
             throw Self.classify(error)
         }
     }
+
+    /// How many times a connection was asked for since the database was opened: every query
+    /// asks for one, so tests count queries with it (a refused flood must not make any).
+    public var leases: Int { leaseCount.load(ordering: .relaxed) }
 
     /// Checks that the database answers a trivial query.
     public func ping() async throws {
