@@ -19,14 +19,22 @@ struct RecoveryAndMFATests {
     static let jsonHeaders: HTTPFields = [.contentType: "application/json"]
 
     /// Waits for a reset mail (it is sent after the answer) whose token is not in `known`, and
-    /// returns that token.
+    /// for the token's row to be committed, and returns that token. The tests' file mailer
+    /// writes the mail inside the request's transaction, so the file can appear before the
+    /// commit (a reader that looked at once found no row, or a confirmation an unknown token).
     static func resetToken(_ server: TestServer, besides known: Set<String> = []) async throws -> String {
         for _ in 0..<500 {
             let tokens = try server.mails().filter { $0.contains("Subject: Reset your ZakOps password") }.compactMap { mail -> String? in
                 guard let range = mail.range(of: "#token=") else { return nil }
                 return String(mail[range.upperBound...].prefix { !$0.isWhitespace })
             }
-            if let token = tokens.first(where: { !known.contains($0) }) { return token }
+            if let token = tokens.first(where: { !known.contains($0) }) {
+                let hash = Digest.sha256Hex(token)
+                let committed = try await server.database.read { sql in
+                    try await sql.select().column("token_hash").from("password_reset_tokens").where("token_hash", .equal, SQLBind(hash)).first() != nil
+                }
+                if committed { return token }
+            }
             try await Task.sleep(for: .milliseconds(20))
         }
         throw TestSetupError("no reset mail")
