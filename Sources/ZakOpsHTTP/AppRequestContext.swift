@@ -57,8 +57,3 @@ public struct AppRequestContext: RequestContext {
         return principal
     }
 }
-
-/// The scheme a request arrived with.
-public enum RequestScheme: String, Sendable {
-    case http, https
-}

@@ -2,25 +2,6 @@ import Foundation
 import SQLKit
 import ZakOpsCore
 
-/// An action as stored.
-struct Action: Sendable, Equatable {
-    let id: String
-    let dealID: String
-    let type: ActionType
-    let title: String
-    let summary: String
-    let inputs: JSONValue
-    let risk: ActionRisk
-    var status: ActionStatus
-    let proposedBy: String
-    let proposedByKind: String
-    var decidedBy: String?
-    var decidedAt: String?
-    var decisionReason: String?
-    let expiresAt: String
-    let createdAt: String
-}
-
 /// The `actions` table; every method takes the caller's connection.
 enum ActionRepository {
     static let columns = ["id", "deal_id", "type", "title", "summary", "inputs", "risk", "status", "proposed_by", "proposed_by_kind",

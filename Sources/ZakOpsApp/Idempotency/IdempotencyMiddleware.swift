@@ -81,15 +81,3 @@ struct IdempotencyMiddleware: RouterMiddleware {
         return collected
     }
 }
-
-/// Collects a response body into one buffer (responses of creating routes are small JSON).
-final class BodyCollector: ResponseBodyWriter, @unchecked Sendable {
-    var buffer = ByteBuffer()
-
-    func write(_ part: ByteBuffer) async throws {
-        var part = part
-        buffer.writeBuffer(&part)
-    }
-
-    func finish(_ trailingHeaders: HTTPFields?) async throws {}
-}

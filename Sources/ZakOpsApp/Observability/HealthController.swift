@@ -46,14 +46,3 @@ struct HealthController: Sendable {
         JSONResponse.make(#"{"status":"unavailable","failing":"\#(check)"}"#, status: .serviceUnavailable)
     }
 }
-
-/// Whether the server has finished starting (set once the listener is up).
-public final class StartupState: Sendable {
-    private let complete = Atomic<Bool>(false)
-
-    public init() {}
-
-    public var isComplete: Bool { complete.load(ordering: .acquiring) }
-
-    func markComplete() { complete.store(true, ordering: .releasing) }
-}

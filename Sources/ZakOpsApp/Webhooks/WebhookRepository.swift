@@ -3,22 +3,6 @@ import SQLKit
 import ZakOpsCore
 import ZakOpsStore
 
-/// A webhook subscription as stored.
-struct Webhook: Sendable, Equatable {
-    let id: String
-    var url: String
-    var eventTypes: [String]
-    let secret: String
-    var isActive: Bool
-    let createdAt: String
-    var updatedAt: String
-
-    /// Whether an event of this type goes to this webhook (`*` subscribes to all).
-    func wants(_ type: String) -> Bool { isActive && (eventTypes.contains("*") || eventTypes.contains(type)) }
-
-    var consumer: String { "webhook:\(id)" }
-}
-
 /// The `webhooks` table; every method takes the caller's connection.
 enum WebhookRepository {
     static let columns = ["id", "url", "event_types", "secret", "is_active", "created_at", "updated_at"]

@@ -15,3 +15,34 @@ extension JSONText {
         (try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))) ?? fallback
     }
 }
+
+/// JSON string escaping that also escapes DEL and the Unicode line separators, so a value can
+/// never break a log line or forge a new one.
+public enum JSONText {
+    public static func appendString(_ text: String, to output: inout String) {
+        // Fast path: printable ASCII without quote or backslash needs no escaping.
+        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C }) {
+            output.append("\"")
+            output.append(text)
+            output.append("\"")
+            return
+        }
+        output.append("\"")
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": output.append("\\\"")
+            case "\\": output.append("\\\\")
+            case "\n": output.append("\\n")
+            case "\r": output.append("\\r")
+            case "\t": output.append("\\t")
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0x2028 || scalar.value == 0x2029
+                || (0x80...0x9F).contains(scalar.value):
+                let hex = String(scalar.value, radix: 16)
+                output.append("\\u" + String(repeating: "0", count: 4 - hex.count) + hex)
+            default:
+                output.unicodeScalars.append(scalar)
+            }
+        }
+        output.append("\"")
+    }
+}

@@ -99,9 +99,3 @@ public struct Settings: Sendable {
     /// Whether this is a production start.
     public var isProduction: Bool { environment == .production }
 }
-
-/// Where the outbox delivers mail (`MAIL_BACKEND`).
-public enum MailBackend: String, Sendable, CaseIterable {
-    case file
-    case sendmail
-}

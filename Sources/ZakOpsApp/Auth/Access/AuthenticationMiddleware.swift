@@ -58,27 +58,3 @@ struct AuthenticationMiddleware: RouterMiddleware {
         return principal
     }
 }
-
-/// An API key in an `Authorization` header.
-enum BearerKey {
-    /// The SHA-256 (hex) of the key in `Bearer zk_…` (at most 128 bytes), the form keys are
-    /// stored in; nil for any other header.
-    static func hash(authorization header: String) -> String? {
-        let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer", parts[1].hasPrefix("zk_"), parts[1].utf8.count <= 128 else { return nil }
-        return Digest.sha256Hex(String(parts[1]))
-    }
-}
-
-/// Whether a request's authority (`host[:port]`) names this machine by a loopback name.
-enum LoopbackHost {
-    static func matches(_ authority: String) -> Bool {
-        var host = Substring(authority)
-        if host.hasPrefix("[") {
-            host = host.dropFirst().prefix { $0 != "]" }
-        } else if host.filter({ $0 == ":" }).count == 1, let colon = host.lastIndex(of: ":") {
-            host = host[..<colon]
-        }
-        return IPAddress.isLoopbackHost(String(host))
-    }
-}

@@ -18,9 +18,8 @@ public struct PresentedCredential: Sendable {
     /// The credential of `request`, or nil when it presents none.
     public init?(in request: Request, sessionCookie: String) {
         if let authorization = request.headers[.authorization] {
-            let parts = authorization.split(separator: " ", maxSplits: 1)
-            let presented = parts.count == 2 && parts[0].lowercased() == "bearer" ? String(parts[1]) : authorization
-            hash = Digest.sha256Hex(presented)
+            // An API key as it is stored; any other header text hashed whole.
+            hash = BearerKey.hash(authorization: authorization) ?? Digest.sha256Hex(authorization)
         } else if let cookie = request.cookies[sessionCookie], !cookie.value.isEmpty {
             hash = Digest.sha256Hex(cookie.value)
         } else {

@@ -260,48 +260,6 @@ extension IdentityRepository {
     }
 }
 
-/// Operator administration that works on the database directly: `zakops user create`, the
-/// development bootstrap, and tests.
-public struct OperatorAdmin: Sendable {
-    let database: Database
-
-    public init(database: Database) {
-        self.database = database
-    }
-
-    /// Creates an operator from an already computed password hash; returns its id.
-    public func create(email: String, name: String, role: Role, passwordHash: String, mustResetPassword: Bool, now: Date = Date()) async throws -> String {
-        try await IdentityRepository(database: database).insertOperator(
-            email: email, name: name, role: role, passwordHash: passwordHash, mustResetPassword: mustResetPassword, now: now
-        )
-    }
-
-    /// How many operators exist.
-    public func count() async throws -> Int {
-        try await IdentityRepository(database: database).countOperators()
-    }
-
-    /// Creates an operator after checking the password rules; the password is hashed here.
-    public func create(email: String, name: String, role: Role, password: String, mustResetPassword: Bool, hasher: PasswordHasher) async throws -> String {
-        try Validate.email(email, field: "email")
-        try Validate.length(name, field: "name", min: 1, max: 100)
-        try PasswordPolicy.validate(password, email: email, field: "password")
-        let hash = try await hasher.hash(password)
-        return try await create(email: email, name: name, role: role, passwordHash: hash, mustResetPassword: mustResetPassword)
-    }
-
-    /// Disables the operator with this e-mail, ends their sessions and tells them; false if
-    /// there is no such operator.
-    public func disable(email: String, mailer: any Mailer) async throws -> Bool {
-        let repository = IdentityRepository(database: database)
-        guard let account = try await repository.operatorByEmail(email) else { return false }
-        let notice = Mail(to: account.email, subject: "Your ZakOps account was disabled",
-                          body: "Your ZakOps account was disabled and every session of it was signed out.")
-        try await repository.disableOperator(id: account.id, now: Date()) { sql in try await mailer.send(notice, in: sql) }
-        return true
-    }
-}
-
 extension IdentityRepository {
     // MARK: Password reset tokens
 

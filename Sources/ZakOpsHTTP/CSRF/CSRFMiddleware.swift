@@ -2,7 +2,6 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import ZakOpsCore
-import ZakOpsHTTP
 
 /// Cross-site request forgery defences for unsafe methods (POST, PUT, PATCH, DELETE):
 ///
@@ -11,16 +10,21 @@ import ZakOpsHTTP
 ///    and reset included (login CSRF).
 /// 2. A request authenticated by the session cookie must carry `X-CSRF-Token`, bound to that
 ///    session and signed by the key ring. Bearer requests need none: a browser never adds one.
-struct CSRFMiddleware: RouterMiddleware {
-    typealias Context = AppRequestContext
-    static let header = HTTPField.Name("X-CSRF-Token")!
+public struct CSRFMiddleware: RouterMiddleware {
+    public typealias Context = AppRequestContext
+    public static let header = HTTPField.Name("X-CSRF-Token")!
     static let secFetchSite = HTTPField.Name("Sec-Fetch-Site")!
 
     let keys: KeyRingStore
     /// `CORS_ORIGINS`, plus the origin of `PUBLIC_BASE_URL`.
     let trustedOrigins: Set<String>
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    public init(keys: KeyRingStore, trustedOrigins: Set<String>) {
+        self.keys = keys
+        self.trustedOrigins = trustedOrigins
+    }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard [.post, .put, .patch, .delete].contains(request.method) else {
             return try await next(request, context)
         }

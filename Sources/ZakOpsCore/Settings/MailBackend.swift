@@ -1,0 +1,7 @@
+import Logging
+
+/// Where the outbox delivers mail (`MAIL_BACKEND`).
+public enum MailBackend: String, Sendable, CaseIterable {
+    case file
+    case sendmail
+}
