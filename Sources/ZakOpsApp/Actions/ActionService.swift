@@ -36,7 +36,7 @@ struct ActionService: Sendable {
         let stamp = Timestamp.string(from: context.time)
         let autoApproved = proposal.type.risk == .low
         let action = Action(
-            id: "ACT-" + RandomToken.base32(RandomToken.bytes(10)).uppercased(), dealID: proposal.dealID, type: proposal.type,
+            id: PublicID.make(.action), dealID: proposal.dealID, type: proposal.type,
             title: title, summary: proposal.summary, inputs: proposal.inputs, risk: proposal.type.risk,
             status: autoApproved ? .approved : .pendingApproval, proposedBy: context.actorID, proposedByKind: context.actorKind,
             decidedBy: autoApproved ? "system" : nil, decidedAt: autoApproved ? stamp : nil, decisionReason: autoApproved ? "low risk" : nil,

@@ -47,15 +47,7 @@ struct AuditController: Sendable {
     }
 
     private func list(_ request: Request) async throws -> Page {
-        let query = request.uri.queryParameters
-        func text(_ name: String, max: Int = 100) throws -> String? {
-            guard let raw = query[Substring(name)] else { return nil }
-            let value = String(raw)
-            guard !value.isEmpty, value.count <= max, value.allSatisfy({ $0.isASCII && !$0.isWhitespace && $0.asciiValue! >= 0x20 }) else {
-                throw AppError.validation(field: name, problem: "must be 1 to \(max) printable characters")
-            }
-            return value
-        }
+        func text(_ name: String, max: Int = 100) throws -> String? { try QueryText.parameter(request, name, max: max) }
         func time(_ name: String) throws -> String? {
             guard let value = try text(name, max: 30) else { return nil }
             guard let date = Timestamp.date(from: value) else {

@@ -9,16 +9,12 @@ struct DealService: Sendable {
     let database: Database
     let clock: any AppClock
 
-    static func newID() -> String {
-        "DEAL-" + RandomToken.base32(RandomToken.bytes(10)).uppercased()
-    }
-
     func create(_ input: CreateDealRequest, by context: ChangeContext) async throws -> Deal {
         let name = try Validate.name(input.canonicalName, field: "canonical_name")
         let display = try input.displayName.map { try Validate.name($0, field: "display_name") } ?? name
         let stamp = Timestamp.string(from: context.time)
         let deal = Deal(
-            id: Self.newID(), canonicalName: name, displayName: display,
+            id: PublicID.make(.deal), canonicalName: name, displayName: display,
             stage: input.stage ?? .inbound, status: input.status ?? .active,
             broker: try DealValidation.broker(input.broker), companyInfo: CanonicalJSON(try DealValidation.companyInfo(input.companyInfo)),
             metrics: StoredMetrics(try DealValidation.metrics(input.metrics)), version: 1, createdAt: stamp, updatedAt: stamp

@@ -90,16 +90,7 @@ struct DealsController: Sendable {
             return status
         }
         let limit = try ListQuery.limit(request)
-        var text = query["q"].map { String($0) }
-        if let value = text {
-            // LIKE's wildcards are taken as text the user cannot mean: dropped.
-            let cleaned = value.filter { $0 != "%" && $0 != "_" && $0 != "\\" }.trimmingCharacters(in: .whitespaces)
-            guard cleaned.count <= 200 else { throw AppError.validation(field: "q", problem: "must be at most 200 characters") }
-            guard !JSONValue.string(cleaned).hasControlCharacters, !cleaned.unicodeScalars.contains(where: { $0 == "\t" || $0 == "\n" || $0 == "\r" }) else {
-                throw AppError.validation(field: "q", problem: "must not contain control characters")
-            }
-            text = cleaned.isEmpty ? nil : cleaned
-        }
+        let text = try QueryText.search(request, "q")
         let cursor = try ListQuery.cursor(request)
         let page = try await service.list(stage: stage, status: status, text: text, after: cursor, limit: limit)
         return JSONResponse.make(DealJSON.renderPage(page.deals, nextCursor: page.next.map { ListQuery.encodeCursor(sequence: $0) }))

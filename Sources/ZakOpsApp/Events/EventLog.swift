@@ -45,12 +45,7 @@ enum EventLog {
 
     @discardableResult
     static func append(_ event: Event, at time: Date, in sql: any SQLDatabase) async throws -> Int64 {
-        guard let sequence = try await sql.update("event_sequence")
-            .set("value", to: SQLBinaryExpression(SQLColumn("value"), .add, SQLLiteral.numeric("1")))
-            .where("id", .equal, SQLBind(1))
-            .returning("value")
-            .first(decodingColumn: "value", as: Int64.self)
-        else { throw AppError(.internalError, logDetail: "event_sequence row missing") }
+        let sequence = try await EventSequence.next(.events, in: sql)
         try await sql.insert(into: "event_log")
             .columns("sequence", "occurred_at", "type", "subject_kind", "subject_id", "payload")
             .values(SQLBind(sequence), SQLBind(Timestamp.string(from: time)), SQLBind(event.type),

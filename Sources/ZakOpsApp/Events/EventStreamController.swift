@@ -89,7 +89,7 @@ struct EventStreamController: Sendable {
         }
         if let types = query["types"] {
             let names = types.split(separator: ",").map { String($0) }
-            guard (1...50).contains(names.count), names.allSatisfy({ $0.count <= 100 && $0.allSatisfy { $0.isASCII && ($0.isLowercase || $0 == "." || $0 == "_") } }) else {
+            guard (1...50).contains(names.count), names.allSatisfy({ (try? QueryText.check($0, field: "types", shape: .eventType)) != nil }) else {
                 throw AppError.validation(field: "types", problem: "must be a comma-separated list of event types such as deal.created")
             }
             filter.types = Set(names)

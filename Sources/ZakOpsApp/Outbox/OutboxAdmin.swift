@@ -3,6 +3,7 @@ import Logging
 import ServiceLifecycle
 import SQLKit
 import ZakOpsCore
+import ZakOpsHTTP
 import ZakOpsStore
 
 /// The DLQ and the outbox switch — the checklist's "DLQ Overflow" playbook — for the admin
@@ -192,9 +193,6 @@ public struct OutboxAdmin: Sendable {
 
     /// Names of consumers and event types in filters: letters, digits and `. _ : - *`.
     public static func filterText(_ value: String, field: String) throws -> String {
-        guard (1...120).contains(value.count), value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._:-*".contains($0)) }) else {
-            throw AppError.validation(field: field, problem: "must be 1 to 120 letters, digits, or . _ : - *")
-        }
-        return value
+        try QueryText.check(value, field: field, max: 120, shape: .filterName)
     }
 }

@@ -10,7 +10,7 @@ enum OutboxRepository {
     @discardableResult
     static func enqueue(consumer: String, eventType: String, payload: String, at time: Date, in sql: any SQLDatabase) async throws -> String {
         let stamp = Timestamp.string(from: time)
-        let id = "msg_" + RandomToken.base32(RandomToken.bytes(16))
+        let id = PublicID.make(.outboxMessage)
         try await sql.insert(into: "outbox")
             .columns("id", "consumer", "event_type", "payload", "status", "attempts", "next_attempt_at", "created_at")
             .values(SQLBind(id), SQLBind(consumer), SQLBind(eventType), SQLBind(payload),

@@ -114,7 +114,7 @@ struct WebhooksController: Sendable {
         let types = try Self.eventTypes(input.eventTypes)
         let change = ChangeContext(principal: try context.requirePrincipal(), request: context, time: clock.now())
         let stamp = Timestamp.string(from: change.time)
-        let webhook = Webhook(id: PublicID.make("wh"), url: url, eventTypes: types, secret: WebhookSignature.newSecret(), isActive: true,
+        let webhook = Webhook(id: PublicID.make(.webhook), url: url, eventTypes: types, secret: WebhookSignature.newSecret(), isActive: true,
                               createdAt: stamp, updatedAt: stamp)
         try await database.transaction { sql in
             try await WebhookRepository.insert(webhook, createdBy: change.actorID, in: sql)

@@ -3,8 +3,13 @@ import Hummingbird
 import Logging
 import ZakOpsCore
 
-/// An API key in an `Authorization` header.
+/// API keys: minted, and read from an `Authorization` header, here only.
 public enum BearerKey {
+    /// A new key: `zk_` and 256 random bits in base32. Only its SHA-256 is stored.
+    public static func mint() -> String {
+        "zk_" + RandomToken.base32(RandomToken.bytes(32))
+    }
+
     /// The SHA-256 (hex) of the key in `Bearer zk_…` (at most 128 bytes), the form keys are
     /// stored in; nil for any other header.
     public static func hash(authorization header: String) -> String? {

@@ -37,7 +37,7 @@ struct IdentityRepository: Sendable {
     /// Inserts an operator; a duplicate e-mail (any case) is `CONFLICT`. The check and the
     /// insert share one transaction.
     func insertOperator(email: String, name: String, role: Role, passwordHash: String, mustResetPassword: Bool, now: Date) async throws -> String {
-        let id = PublicID.make("op")
+        let id = PublicID.make(.operatorAccount)
         let stamp = Timestamp.string(from: now)
         try await database.transaction { sql in
             let taken = try await sql.select().column("id").from("operators")

@@ -41,7 +41,7 @@ struct AdminServiceAccountController: Sendable {
             let accountID = try context.parameters.require("id")
             // 256 random bits after the prefix; only the hash is stored, the key is shown once.
             // The minter is recorded: they may not approve what the key proposes.
-            let key = "zk_" + RandomToken.base32(RandomToken.bytes(32))
+            let key = BearerKey.mint()
             let id = try await repository.addKey(accountID: accountID, keyHash: Digest.sha256Hex(key), by: try change(context))
             context.logger.notice("security event", metadata: ["event": "api_key_created", "service_account_id": .string(accountID), "key_id": .string(id)])
             return EditedResponse(status: .created, response: ServiceAccountRepository.MintedKey(id: id, key: key))

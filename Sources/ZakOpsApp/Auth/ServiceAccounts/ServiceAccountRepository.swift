@@ -37,7 +37,7 @@ struct ServiceAccountRepository: Sendable {
     }
 
     func create(name: String, role: Role, by context: ChangeContext) async throws -> Account {
-        let account = Account(id: PublicID.make("sa"), name: name, role: role.rawValue, isActive: true, createdAt: Timestamp.string(from: context.time))
+        let account = Account(id: PublicID.make(.serviceAccount), name: name, role: role.rawValue, isActive: true, createdAt: Timestamp.string(from: context.time))
         try await database.transaction { sql in
             try await sql.insert(into: "service_accounts")
                 .columns("id", "name", "role", "is_active", "created_at", "updated_at")
@@ -78,7 +78,7 @@ struct ServiceAccountRepository: Sendable {
     /// `mintedBy` is the operator who asked for it: they may not approve what the key proposes.
     /// The recorded response of a key creation never holds the key: a replay gets `key: null`.
     func addKey(accountID: String, keyHash: String, by context: ChangeContext) async throws -> String {
-        let id = PublicID.make("key")
+        let id = PublicID.make(.apiKey)
         try await database.transaction { sql in
             guard try await sql.select().column("id").from("service_accounts").where("id", .equal, SQLBind(accountID)).first() != nil else {
                 throw AppError(.notFound)

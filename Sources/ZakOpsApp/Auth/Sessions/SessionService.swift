@@ -25,7 +25,7 @@ struct SessionService: Sendable {
         let now = clock.now()
         let record = SessionRecord(
             tokenHash: Digest.sha256Hex(token),
-            id: PublicID.make("ses"),
+            id: PublicID.make(.session),
             operatorID: operatorID,
             createdAt: Timestamp.string(from: now),
             lastSeenAt: Timestamp.string(from: now),
