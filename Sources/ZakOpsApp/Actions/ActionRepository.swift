@@ -1,6 +1,7 @@
 import Foundation
 import SQLKit
 import ZakOpsCore
+import ZakOpsStore
 
 /// The `actions` table; every method takes the caller's connection.
 enum ActionRepository {
@@ -35,25 +36,14 @@ enum ActionRepository {
         return !rows.isEmpty
     }
 
-    struct Page: Sendable {
-        let actions: [Action]
-        /// Where the next page starts; nil on the last page.
-        let next: Int64?
-    }
-
     /// Actions in commit order of their proposal, after the cursor (see `DealRepository.list`).
-    static func list(status: ActionStatus?, dealID: String?, limit: Int, after cursor: Int64?, in sql: any SQLDatabase) async throws -> Page {
+    static func list(status: ActionStatus?, dealID: String?, limit: Int, after cursor: Int64?, in sql: any SQLDatabase) async throws -> KeysetPage<Action, Int64> {
         var query = sql.select().columns((columns + ["seq"]).map { SQLColumn($0) }).from("actions")
         if let status { query = query.where("status", .equal, SQLBind(status.rawValue)) }
         if let dealID { query = query.where("deal_id", .equal, SQLBind(dealID)) }
         if let cursor { query = query.where("seq", .greaterThan, SQLBind(cursor)) }
-        var rows = try await query.orderBy("seq").limit(limit + 1).all()
-        var next: Int64?
-        if rows.count > limit {
-            rows.removeLast()
-            next = try rows.last?.decode(column: "seq", as: Int64.self)
-        }
-        return Page(actions: try rows.map(action), next: next)
+        let rows = try await query.orderBy("seq").limit(KeysetPage<Action, Int64>.fetchLimit(limit)).all()
+        return try KeysetPage(rows: rows, limit: limit, key: { try $0.decode(column: "seq", as: Int64.self) }, item: action)
     }
 
     /// Pending actions whose time is up, oldest first.

@@ -66,7 +66,7 @@ struct ActionService: Sendable {
         return action
     }
 
-    func list(status: ActionStatus?, dealID: String?, limit: Int, after cursor: Int64?) async throws -> ActionRepository.Page {
+    func list(status: ActionStatus?, dealID: String?, limit: Int, after cursor: Int64?) async throws -> KeysetPage<Action, Int64> {
         try await database.read { sql in try await ActionRepository.list(status: status, dealID: dealID, limit: limit, after: cursor, in: sql) }
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import ZakOpsCore
+import ZakOpsStore
 import ZakOpsHTTP
 
 /// `/api/actions`: propose (agents and operators), read, approve and reject (humans only).
@@ -73,7 +74,7 @@ struct ActionsController: Sendable {
             return id
         }
         let page = try await service.list(status: status, dealID: dealID, limit: try ListQuery.limit(request), after: try ListQuery.cursor(request))
-        return ListResponse(actions: page.actions.map(ActionResponse.init), nextCursor: page.next.map { ListQuery.encodeCursor(sequence: $0) })
+        return ListResponse(actions: page.items.map(ActionResponse.init), nextCursor: page.next.map { ListQuery.encodeCursor(sequence: $0) })
     }
 
     static func id(_ context: AppRequestContext) throws -> String {

@@ -77,10 +77,10 @@ struct AuditController: Sendable {
             // Newest first in commit order: entries committing while a reader pages land before
             // its first page, never between pages it has not read yet.
             if let cursor { select = select.where("seq", .lessThan, SQLBind(cursor)) }
-            return try await select.orderBy("seq", .descending).limit(limit + 1).all()
+            return try await select.orderBy("seq", .descending).limit(KeysetPage<Entry, Int64>.fetchLimit(limit)).all()
         }
-        var entries = try rows.map { row in
-            (try row.decode(column: "seq", as: Int64.self), Entry(
+        let page = try KeysetPage(rows: rows, limit: limit, key: { try $0.decode(column: "seq", as: Int64.self) }) { row in
+            Entry(
                 id: try row.decode(column: "id", as: String.self),
                 occurredAt: try row.decode(column: "occurred_at", as: String.self),
                 actorID: try row.decode(column: "actor_id", as: String.self),
@@ -91,13 +91,8 @@ struct AuditController: Sendable {
                 changes: JSONText.value(try row.decode(column: "changes", as: String.self)),
                 requestID: try row.decode(column: "request_id", as: String?.self),
                 clientIP: try row.decode(column: "client_ip", as: String?.self)
-            ))
+            )
         }
-        var next: String?
-        if entries.count > limit {
-            entries.removeLast()
-            next = entries.last.map { ListQuery.encodeCursor(sequence: $0.0) }
-        }
-        return Page(entries: entries.map(\.1), nextCursor: next)
+        return Page(entries: page.items, nextCursor: page.next.map { ListQuery.encodeCursor(sequence: $0) })
     }
 }

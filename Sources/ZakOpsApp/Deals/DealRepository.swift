@@ -45,17 +45,11 @@ enum DealRepository {
             .where("id", .equal, SQLBind(id)).where("deleted_at", .is, SQLLiteral.null).run()
     }
 
-    struct Page: Sendable {
-        let deals: [Deal]
-        /// Where the next page starts; nil on the last page.
-        let next: Int64?
-    }
-
     /// Deals in commit order of their creation, after the cursor: a deal whose transaction is
     /// still open has a higher number than every committed one, so a reader paging through
     /// while others insert never skips or repeats a deal.
     static func list(stage: DealStage?, status: DealStatus?, text: String?, after cursor: Int64?,
-                     limit: Int, in sql: any SQLDatabase) async throws -> Page {
+                     limit: Int, in sql: any SQLDatabase) async throws -> KeysetPage<Deal, Int64> {
         let pattern = text.map { "%" + $0.lowercased() + "%" }
         var binds: [any Encodable & Sendable] = []
         if let stage { binds.append(stage.rawValue) }
@@ -64,7 +58,7 @@ enum DealRepository {
         if let cursor { binds.append(cursor) }
         // The shape: which filters are present, and the limit (SQLKit writes it as a literal).
         let shape = "deal.list.\(stage != nil).\(status != nil).\(text != nil).\(cursor != nil).\(limit)"
-        var rows = try await StatementCache.statement(shape, binds: binds, on: sql) { sql in
+        let rows = try await StatementCache.statement(shape, binds: binds, on: sql) { sql in
             var query = sql.select().columns((columns + ["seq"]).map { SQLColumn($0) }).from("deals").where("deleted_at", .is, SQLLiteral.null)
             if let stage { query = query.where("stage", .equal, SQLBind(stage.rawValue)) }
             if let status { query = query.where("status", .equal, SQLBind(status.rawValue)) }
@@ -75,14 +69,9 @@ enum DealRepository {
                 }
             }
             if let cursor { query = query.where("seq", .greaterThan, SQLBind(cursor)) }
-            return query.orderBy("seq").limit(limit + 1).query
+            return query.orderBy("seq").limit(KeysetPage<Deal, Int64>.fetchLimit(limit)).query
         }.all()
-        var next: Int64?
-        if rows.count > limit {
-            rows.removeLast()
-            next = try rows.last?.decode(column: "seq", as: Int64.self)
-        }
-        return Page(deals: try rows.map(deal), next: next)
+        return try KeysetPage(rows: rows, limit: limit, key: { try $0.decode(column: "seq", as: Int64.self) }, item: deal)
     }
 
     private static func values(_ deal: Deal) -> [SQLBind] {

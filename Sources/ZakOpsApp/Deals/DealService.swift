@@ -39,7 +39,7 @@ struct DealService: Sendable {
         return deal
     }
 
-    func list(stage: DealStage?, status: DealStatus?, text: String?, after cursor: Int64?, limit: Int) async throws -> DealRepository.Page {
+    func list(stage: DealStage?, status: DealStatus?, text: String?, after cursor: Int64?, limit: Int) async throws -> KeysetPage<Deal, Int64> {
         try await database.read { sql in
             try await DealRepository.list(stage: stage, status: status, text: text, after: cursor, limit: limit, in: sql)
         }

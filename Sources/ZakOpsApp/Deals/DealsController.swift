@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import ZakOpsCore
+import ZakOpsStore
 import ZakOpsHTTP
 
 /// `/api/deals`: create, read, list, and move deals through the pipeline.
@@ -93,7 +94,7 @@ struct DealsController: Sendable {
         let text = try QueryText.search(request, "q")
         let cursor = try ListQuery.cursor(request)
         let page = try await service.list(stage: stage, status: status, text: text, after: cursor, limit: limit)
-        return JSONResponse.make(DealJSON.renderPage(page.deals, nextCursor: page.next.map { ListQuery.encodeCursor(sequence: $0) }))
+        return JSONResponse.make(DealJSON.renderPage(page.items, nextCursor: page.next.map { ListQuery.encodeCursor(sequence: $0) }))
     }
 
     static func id(_ context: AppRequestContext) throws -> String {

@@ -99,7 +99,7 @@ public struct OutboxAdmin: Sendable {
     /// Dead rows in creation order, after the cursor (`created_at|id`, base64url).
     public func dead(consumer: String?, eventType: String?, limit: Int, cursor: String?) async throws -> DeadPage {
         let after = try cursor.map(Self.decodeCursor)
-        var rows = try await database.read { sql in
+        let rows = try await database.read { sql in
             var select = sql.select().columns(OutboxRow.columns.map { SQLColumn($0) }).from("outbox")
                 .where("status", .equal, SQLBind(OutboxRow.Status.dead.rawValue))
             if let consumer { select = select.where("consumer", .equal, SQLBind(consumer)) }
@@ -110,14 +110,11 @@ public struct OutboxAdmin: Sendable {
                         .orWhere { $0.where("created_at", .equal, SQLBind(after.time)).where("id", .greaterThan, SQLBind(after.id)) }
                 }
             }
-            return try await select.orderBy("created_at").orderBy("id").limit(limit + 1).all().map(OutboxRow.init(row:))
+            return try await select.orderBy("created_at").orderBy("id").limit(KeysetPage<DeadLetter, String>.fetchLimit(limit)).all().map(OutboxRow.init(row:))
         }
-        var next: String?
-        if rows.count > limit {
-            rows.removeLast()
-            next = rows.last.map { Base64URL.encode(Data("\($0.createdAt)|\($0.id)".utf8)) }
-        }
-        return DeadPage(entries: rows.map(DeadLetter.init), nextCursor: next)
+        // Dead rows have no sequence number: the key is (created_at, id).
+        let page = KeysetPage(rows: rows, limit: limit, key: { Base64URL.encode(Data("\($0.createdAt)|\($0.id)".utf8)) }, item: DeadLetter.init)
+        return DeadPage(entries: page.items, nextCursor: page.next)
     }
 
     public func stats() async throws -> Stats {
