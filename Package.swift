@@ -142,15 +142,48 @@ let package = Package(
             path: "benchmarks/BareHummingbird",
             swiftSettings: upcoming
         ),
+        // Helpers every test target shares (a clock to move, a log to read, test databases and
+        // the slots that bound how many tests run a server at once). Never part of a product.
+        .target(
+            name: "ZakOpsTestSupport",
+            dependencies: [
+                "ZakOpsCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            path: "Tests/ZakOpsTestSupport",
+            swiftSettings: upcoming
+        ),
         .testTarget(
             name: "ZakOpsCoreTests",
-            dependencies: ["ZakOpsCore"],
+            dependencies: ["ZakOpsCore", "ZakOpsTestSupport"],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "ZakOpsStoreTests",
+            dependencies: [
+                "ZakOpsCore", "ZakOpsStore", "ZakOpsTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "ZakOpsHTTPTests",
+            dependencies: [
+                "ZakOpsCore", "ZakOpsHTTP", "ZakOpsTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
             swiftSettings: upcoming
         ),
         .testTarget(
             name: "ZakOpsAppTests",
             dependencies: [
                 "ZakOpsApp",
+                "ZakOpsTestSupport",
                 "ZakOpsCore",
                 "ZakOpsStore",
                 "ZakOpsHTTP",

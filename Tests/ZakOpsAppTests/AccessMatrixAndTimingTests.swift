@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import Testing
 import ZakOpsCore
+import ZakOpsTestSupport
 import ZakOpsHTTP
 import ZakOpsStore
 @testable import ZakOpsApp

@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 import ZakOpsCore
+import ZakOpsTestSupport
 @testable import ZakOpsApp
 
 /// The heartbeat's credential checks: one per credential at a time, never reused for long.

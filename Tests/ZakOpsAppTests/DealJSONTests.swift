@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import ZakOpsCore
+import ZakOpsTestSupport
 @testable import ZakOpsApp
 
 /// The hand-written deal JSON against `JSONEncoder`'s for the same fields: equal as JSON, keys

@@ -5,6 +5,7 @@ import HTTPTypes
 import HummingbirdTesting
 import Testing
 import ZakOpsCore
+import ZakOpsTestSupport
 @testable import ZakOpsApp
 
 @Suite("Sanitized errors", .serverSlot)

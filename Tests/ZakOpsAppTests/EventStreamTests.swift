@@ -6,6 +6,7 @@ import NIOCore
 import SQLKit
 import Testing
 import ZakOpsCore
+import ZakOpsTestSupport
 import ZakOpsHTTP
 import ZakOpsStore
 @testable import ZakOpsApp

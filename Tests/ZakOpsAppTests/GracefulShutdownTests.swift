@@ -6,6 +6,7 @@ import ServiceLifecycle
 import Synchronization
 import Testing
 import ZakOpsCore
+import ZakOpsTestSupport
 import ZakOpsStore
 @testable import ZakOpsApp
 

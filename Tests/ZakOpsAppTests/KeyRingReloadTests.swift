@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import ZakOpsCore
+import ZakOpsTestSupport
 
 @Suite("Key ring reload", .serverSlot)
 struct KeyRingReloadTests {

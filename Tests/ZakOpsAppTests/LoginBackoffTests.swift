@@ -5,6 +5,7 @@ import HummingbirdTesting
 import NIOCore
 import Testing
 import ZakOpsCore
+import ZakOpsTestSupport
 import ZakOpsHTTP
 import ZakOpsStore
 @testable import ZakOpsApp

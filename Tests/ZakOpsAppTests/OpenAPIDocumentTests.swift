@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import Testing
 import ZakOpsCore
+import ZakOpsTestSupport
 import ZakOpsHTTP
 import ZakOpsStore
 @testable import ZakOpsApp

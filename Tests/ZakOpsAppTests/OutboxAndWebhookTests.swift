@@ -8,6 +8,7 @@ import NIOCore
 import SQLKit
 import Testing
 import ZakOpsCore
+import ZakOpsTestSupport
 import ZakOpsHTTP
 import ZakOpsStore
 @testable import ZakOpsApp

@@ -5,6 +5,7 @@ import Logging
 import SQLKit
 import Testing
 import ZakOpsCore
+import ZakOpsTestSupport
 import ZakOpsStore
 
 /// The real binary: default start, production refusals, graceful exit on SIGTERM.

@@ -2,6 +2,7 @@ import Foundation
 import SQLKit
 import Testing
 import ZakOpsCore
+import ZakOpsTestSupport
 import ZakOpsStore
 @testable import ZakOpsApp
 

@@ -5,6 +5,7 @@ import NIOHTTP1
 import NIOSSL
 import Testing
 import ZakOpsCore
+import ZakOpsTestSupport
 @testable import ZakOpsApp
 
 /// `zakops serve` with TLS_CERT_FILE and TLS_KEY_FILE, as a process: the TLS listener, its

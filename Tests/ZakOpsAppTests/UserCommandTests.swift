@@ -5,6 +5,7 @@ import Logging
 import SQLKit
 import Testing
 import ZakOpsCore
+import ZakOpsTestSupport
 import ZakOpsStore
 @testable import ZakOpsApp
 

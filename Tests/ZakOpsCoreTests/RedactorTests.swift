@@ -1,3 +1,4 @@
+import ZakOpsTestSupport
 import Foundation
 import Logging
 import Testing

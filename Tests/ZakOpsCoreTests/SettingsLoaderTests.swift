@@ -1,3 +1,4 @@
+import ZakOpsTestSupport
 import Foundation
 import Testing
 @testable import ZakOpsCore

@@ -1,3 +1,4 @@
+import ZakOpsTestSupport
 import Foundation
 import NIOCore
 import ZakOpsHTTP

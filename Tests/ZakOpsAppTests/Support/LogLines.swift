@@ -1,5 +1,6 @@
 import Foundation
 import ZakOpsCore
+import ZakOpsTestSupport
 
 extension TestServer {
     /// The captured log, one decoded JSON object per line.

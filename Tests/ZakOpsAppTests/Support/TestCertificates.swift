@@ -1,3 +1,4 @@
+import ZakOpsTestSupport
 import Crypto
 import Foundation
 import SwiftASN1

@@ -5,6 +5,7 @@ import NIOCore
 import SQLKit
 import ZakOpsApp
 import ZakOpsCore
+import ZakOpsTestSupport
 import ZakOpsHTTP
 import ZakOpsStore
 

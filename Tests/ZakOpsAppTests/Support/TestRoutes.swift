@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import ZakOpsCore
+import ZakOpsTestSupport
 import NIOCore
 import Synchronization
 import ZakOpsHTTP

@@ -1,4 +1,5 @@
 import ZakOpsCore
+import ZakOpsTestSupport
 
 /// Secrets made fresh for each test run: none is ever written in the repository.
 enum TestSecrets {

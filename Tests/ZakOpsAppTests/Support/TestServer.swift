@@ -4,6 +4,7 @@ import HummingbirdTesting
 import Logging
 import ZakOpsApp
 import ZakOpsCore
+import ZakOpsTestSupport
 import NIOCore
 import ZakOpsHTTP
 import ZakOpsStore

@@ -5,6 +5,7 @@ import Synchronization
 import SystemPackage
 import ZakOpsHTTP
 import ZakOpsCore
+import ZakOpsTestSupport
 
 /// The real `zakops` binary in a child process, for what only a process shows: exit codes,
 /// signals, refusing to bind.

@@ -1,6 +1,5 @@
 import Foundation
 import NIOCore
-import ZakOpsHTTP
 import Logging
 import PostgresNIO
 import ZakOpsCore
@@ -9,15 +8,15 @@ import ZakOpsCore
 /// `ZAKOPS_TEST_POSTGRES_URL` naming a server the test script started. Every test gets a
 /// database of its own (a new SQLite file, or a new PostgreSQL database), so tests run in
 /// parallel without sharing state.
-enum TestDatabase {
-    enum Backend: String { case sqlite, postgres }
+public enum TestDatabase {
+    public enum Backend: String, Sendable { case sqlite, postgres }
 
-    static var backend: Backend {
+    public static var backend: Backend {
         Backend(rawValue: ProcessInfo.processInfo.environment["ZAKOPS_TEST_DATABASE"] ?? "sqlite") ?? .sqlite
     }
 
     /// A fresh, empty database location for one test.
-    static func fresh() async throws -> DatabaseLocation {
+    public static func fresh() async throws -> DatabaseLocation {
         try await TestSlots.enter("a test database")
         switch backend {
         case .sqlite:
@@ -37,7 +36,7 @@ enum TestDatabase {
     }
 
     /// The `DATABASE_URL` text for a location (test processes receive it in their environment).
-    static func url(_ location: DatabaseLocation) -> String {
+    public static func url(_ location: DatabaseLocation) -> String {
         switch location {
         case .sqlite(let path):
             return "sqlite:" + path
@@ -59,14 +58,14 @@ enum TestDatabase {
     }
 }
 
-struct TestSetupError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+public struct TestSetupError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }
 
 /// Temporary folders for test files, removed by the OS's tmp cleaning (tests never share one).
-enum TemporaryFolder {
-    static func make() throws -> URL {
+public enum TemporaryFolder {
+    public static func make() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("zakops-test-" + RandomToken.base32(RandomToken.bytes(8)), isDirectory: true)
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url

@@ -1,12 +1,12 @@
 import Foundation
 import NIOCore
-import ZakOpsHTTP
 import Logging
 import PostgresNIO
 import SQLKit
 import SQLiteNIO
 import Testing
 import ZakOpsCore
+import ZakOpsTestSupport
 @testable import ZakOpsStore
 
 @Suite("Migrations", .serverSlot)

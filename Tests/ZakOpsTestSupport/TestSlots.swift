@@ -16,14 +16,14 @@ import Testing
 /// tests of pure logic never wait. The suites that start them carry the `.serverSlot` trait,
 /// which gives each test case its lease; those helpers refuse to run without one, so a new
 /// suite cannot forget it. `ZAKOPS_TEST_SLOTS` sets the width (default 6).
-enum TestSlots {
+public enum TestSlots {
     @TaskLocal static var lease: Lease?
 
-    static let width = max(1, Int(ProcessInfo.processInfo.environment["ZAKOPS_TEST_SLOTS"] ?? "") ?? 6)
+    public static let width = max(1, Int(ProcessInfo.processInfo.environment["ZAKOPS_TEST_SLOTS"] ?? "") ?? 6)
     fileprivate static let gate = Gate(width: width)
 
     /// Takes the calling test's slot if it has not yet; fails when the test has no lease.
-    static func enter(_ what: String) async throws {
+    public static func enter(_ what: String) async throws {
         guard let lease else {
             throw TestSetupError("\(what) needs a test slot: give the suite the .serverSlot trait")
         }
@@ -72,10 +72,10 @@ enum TestSlots {
 }
 
 /// Each test case of the suite (every argument of a parameterized test) gets a lease.
-struct ServerSlotTrait: SuiteTrait, TestTrait, TestScoping {
-    var isRecursive: Bool { true }
+public struct ServerSlotTrait: SuiteTrait, TestTrait, TestScoping {
+    public var isRecursive: Bool { true }
 
-    func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
+    public func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
         // The suite and the test function as a whole get none: their cases take one each.
         guard testCase != nil, TestSlots.lease == nil else { return try await function() }
         let lease = TestSlots.Lease()
@@ -91,5 +91,5 @@ struct ServerSlotTrait: SuiteTrait, TestTrait, TestScoping {
 
 extension Trait where Self == ServerSlotTrait {
     /// The suite's tests start servers, databases or `zakops` children (see `TestSlots`).
-    static var serverSlot: Self { ServerSlotTrait() }
+    public static var serverSlot: Self { ServerSlotTrait() }
 }
