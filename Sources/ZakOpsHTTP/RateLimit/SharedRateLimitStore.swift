@@ -8,8 +8,8 @@
 /// and a limit set very high costs almost none. Positions reserved but not used by the end of
 /// the window count as used: the deployment never allows more than the limit, and a client
 /// spread over N instances may be refused up to N × 5 % early. Once a key's positions pass
-/// the limit, the instance refuses it locally until the window ends, so a flood stops reaching
-/// the database. One reservation per key is in flight at a time; concurrent requests wait for it.
+/// the limit (or it has handed out the limit's own position: positions only grow), the instance
+/// refuses it locally until the window ends, so a flood stops reaching the database. One reservation per key is in flight at a time; concurrent requests wait for it.
 public final class SharedRateLimitStore: RateLimitStore {
     struct Reservation: Sendable {
         /// The next position to hand out, and the last one reserved (`next > end`: none left).
@@ -42,7 +42,12 @@ public final class SharedRateLimitStore: RateLimitStore {
         let chunk = Self.chunk(for: limit)
         while true {
             let step: Step = table.update(key, windowStart: windowStart, make: { Reservation() }) { reservation, window in
-                if reservation.exhausted { return .position(limit + 1) }
+                // Positions only grow, everywhere: once this instance has handed out the
+                // limit's own position, every later one is over it. No round trip needed.
+                if reservation.exhausted || reservation.next > limit {
+                    reservation.exhausted = true
+                    return .position(limit + 1)
+                }
                 if reservation.next <= reservation.end {
                     let position = reservation.next
                     reservation.next += 1
@@ -70,7 +75,7 @@ public final class SharedRateLimitStore: RateLimitStore {
 
     public func isExhausted(key: String, windowStart: Int64, limit: Int) -> Bool {
         table.peek(key, windowStart: windowStart) { reservation in
-            reservation.exhausted || (reservation.next <= reservation.end && reservation.next > limit)
+            reservation.exhausted || reservation.next > limit
         } ?? false
     }
 
