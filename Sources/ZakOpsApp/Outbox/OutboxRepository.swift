@@ -105,4 +105,11 @@ enum OutboxRepository {
         }
         return counts
     }
+
+    /// Drops a consumer's deliveries not yet made (its webhook was deleted); dead ones stay in
+    /// the DLQ for the record.
+    static func dropPending(consumer: String, in sql: any SQLDatabase) async throws {
+        try await sql.delete(from: "outbox").where("consumer", .equal, SQLBind(consumer))
+            .where("status", .equal, SQLBind(OutboxRow.Status.pending.rawValue)).run()
+    }
 }

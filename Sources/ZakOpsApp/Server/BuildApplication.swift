@@ -191,7 +191,7 @@ public func buildRouter(
         .register(on: routes)
     AuditController(database: components.database).register(on: routes)
     ActionsController(service: components.actions, clock: components.clock).register(on: routes)
-    WebhooksController(database: components.database, clock: components.clock, policy: components.webhookPolicy).register(on: routes)
+    WebhooksController(service: WebhookService(database: components.database), clock: components.clock, policy: components.webhookPolicy).register(on: routes)
     OutboxAdminController(admin: OutboxAdmin(database: components.database), clock: components.clock).register(on: routes)
     EventStreamController(database: components.database, hub: components.eventHub, clock: components.clock, sessions: components.sessions,
                           serviceAccounts: ServiceAccountRepository(database: components.database),
