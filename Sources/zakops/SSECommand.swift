@@ -29,8 +29,8 @@ struct SSECommand: AsyncParsableCommand {
             let logger = Bootstrap.installLogging(for: settings, sink: LogOutput.standardError)
             let state = self.state
             let degraded = try await Database.withOpened(settings: settings, logger: logger) { database in
-                if state != "status" { try await SSEAdmin.setDegraded(state == "on", database: database, at: Date()) }
-                return try await SSEAdmin.isDegraded(database: database)
+                if state != "status" { try await SSEAdmin(database: database).setDegraded(state == "on", at: Date()) }
+                return try await SSEAdmin(database: database).isDegraded()
             }
             print(degraded ? "degraded: on (streams answer 503; clients poll /api/events/poll)" : "degraded: off")
         }

@@ -74,4 +74,16 @@ enum EventLog {
             try await OutboxRepository.enqueue(consumer: webhook.consumer, eventType: event.type, payload: body, at: time, in: sql)
         }
     }
+
+    /// Whether a client that saw `after` can still be replayed what followed: the log holds
+    /// every later event from within the window (`since`); false means it must reload.
+    static func isReplayable(after: Int64, since cutoff: String, in sql: any SQLDatabase) async throws -> Bool {
+        let latest = try await sql.select().column(SQLFunction("max", args: SQLColumn("sequence")), as: "n").from("event_log").first()?
+            .decode(column: "n", as: Int64?.self) ?? 0
+        guard after < latest else { return true }
+        let first = try await sql.select().column(SQLFunction("min", args: SQLColumn("sequence")), as: "n").from("event_log")
+            .where("occurred_at", .greaterThanOrEqual, SQLBind(cutoff)).first()?.decode(column: "n", as: Int64?.self)
+        guard let first else { return false }
+        return after + 1 >= first
+    }
 }

@@ -2,7 +2,6 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
-import SQLKit
 import ZakOpsCore
 import ZakOpsHTTP
 import ZakOpsStore
@@ -59,21 +58,13 @@ struct EventStreamController: Sendable {
             let input = try await request.decodeStrictJSON(as: ShedRequest.self, context: context)
             if let count = input.count, !(1...1_000_000).contains(count) { throw AppError.validation(field: "count", problem: "must be from 1 to 1000000") }
             let change = ChangeContext(principal: try context.requirePrincipal(), request: context, time: clock.now())
-            let shed = hub.shed(count: input.count, reason: "shed")
-            try await database.transaction { sql in
-                try await AuditLog.record(action: "sse.shed", targetKind: "system", targetID: "sse",
-                                          changes: ["count": FieldChange(before: nil, after: .number(Double(shed)))], context: change, in: sql)
-            }
+            let shed = try await SSEAdmin(database: database).shed(input.count, from: hub, by: change)
             return ShedResponse(shed: shed)
         }
         routes.post("/api/admin/sse/degraded", .permission(.adminSystem)) { request, context in
             let input = try await request.decodeStrictJSON(as: DegradedRequest.self, context: context)
             let change = ChangeContext(principal: try context.requirePrincipal(), request: context, time: clock.now())
-            try await database.transaction { sql in
-                try await RuntimeSwitches.set(.sseDegraded, on: input.enabled, by: change, in: sql)
-                try await AuditLog.record(action: input.enabled ? "sse.degraded_on" : "sse.degraded_off", targetKind: "system", targetID: "sse",
-                                          changes: ["degraded": FieldChange(before: nil, after: .bool(input.enabled))], context: change, in: sql)
-            }
+            try await SSEAdmin(database: database).setDegraded(input.enabled, by: change)
             // This instance at once; the others within a second (their feeds read the switch).
             if input.enabled { hub.shed(count: nil, reason: "degraded") }
             return DegradedResponse(degraded: input.enabled)
@@ -101,15 +92,7 @@ struct EventStreamController: Sendable {
     /// client must reload (events it missed are older than the window).
     private func replayable(after: Int64) async throws -> Bool {
         let cutoff = Timestamp.string(from: clock.now().addingTimeInterval(-replayWindow))
-        return try await database.read { sql in
-            let latest = try await sql.select().column(SQLFunction("max", args: SQLColumn("sequence")), as: "n").from("event_log").first()?
-                .decode(column: "n", as: Int64?.self) ?? 0
-            guard after < latest else { return true }
-            let first = try await sql.select().column(SQLFunction("min", args: SQLColumn("sequence")), as: "n").from("event_log")
-                .where("occurred_at", .greaterThanOrEqual, SQLBind(cutoff)).first()?.decode(column: "n", as: Int64?.self)
-            guard let first else { return false }
-            return after + 1 >= first
-        }
+        return try await database.read { sql in try await EventLog.isReplayable(after: after, since: cutoff, in: sql) }
     }
 
     private func poll(_ request: Request, _ context: AppRequestContext) async throws -> PollResponse {
@@ -153,9 +136,12 @@ struct EventStreamController: Sendable {
         } catch EventHub.Refusal.tooManyForUser {
             throw AppError(.rateLimited, headers: ["Retry-After": "5"], logDetail: "SSE connections per user")
         }
-        let replay = try await lastEventID.asyncMap { after -> [StreamEvent]? in
-            guard try await replayable(after: after) else { return nil }
-            return try await EventFeed.events(after: after, limit: 10_000, in: database)
+        // nil: no Last-Event-ID; .some(nil): beyond the replay window, the client must reload.
+        let replay: [StreamEvent]??
+        if let after = lastEventID {
+            replay = try await replayable(after: after) ? try await EventFeed.events(after: after, limit: 10_000, in: database) : .some(nil)
+        } else {
+            replay = nil
         }
         let hub = self.hub
         // After a reset the client reloads its state: stream only what comes after it.
@@ -225,9 +211,3 @@ struct EventStreamController: Sendable {
 
 extension EventHub.Stats: ResponseEncodable {}
 
-extension Optional {
-    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
-        guard let self else { return nil }
-        return try await transform(self)
-    }
-}
