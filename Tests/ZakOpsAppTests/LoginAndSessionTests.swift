@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import Logging
 import NIOCore
 import SQLKit
 import Testing
@@ -197,15 +198,13 @@ struct LoginAndSessionTests {
     func loginRacingPasswordChange() async throws {
         try await TestServer.run { server in
             let account = try await server.createOperator()
-            let repository = IdentityRepository(database: server.database)
-            let stale = try #require(try await repository.operatorByID(account.id)).passwordHash
+            let stale = try #require(try await server.database.read { sql in try await OperatorRepository.byID(account.id, in: sql) }).passwordHash
             // The password changes between the login's verification and its session insert.
-            try await repository.changePassword(operatorID: account.id, hash: try await TestServer.hasher.hash(TestServer.password()), now: Date(),
-                                                keeping: nil, also: { _ in })
-            let now = Timestamp.now()
-            let record = SessionRecord(tokenHash: Digest.sha256Hex("t"), id: "ses_race", operatorID: account.id, createdAt: now,
-                                       lastSeenAt: now, expiresAt: now, clientIP: nil, userAgent: nil)
-            #expect(try await repository.insertSession(record, verifiedHash: stale) == false)
+            let changed = try await TestServer.hasher.hash(TestServer.password())
+            try await server.database.transaction { sql in try await OperatorRepository.setPassword(account.id, hash: changed, now: Date(), in: sql) }
+            let sessions = SessionService(database: server.database, clock: server.clock, maxAge: .seconds(86_400), idleTimeout: .seconds(3_600),
+                                          logger: Logger(label: "test"))
+            #expect(try await sessions.create(operatorID: account.id, verifiedHash: stale, clientIP: nil, userAgent: nil)?.token == nil)
             #expect(try await server.count("sessions") == 0)
         }
     }

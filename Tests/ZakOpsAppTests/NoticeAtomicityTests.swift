@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import Logging
 import NIOCore
 import SQLKit
 import Testing
@@ -75,9 +76,10 @@ struct NoticeAtomicityTests {
             let hashBefore = try await Self.passwordHash(server, account.id)
             // A token as the reset request stores it (the link itself is in the mail).
             let token = Base64URL.encode(Data(RandomToken.bytes(32)))
-            let repository = IdentityRepository(database: server.database)
-            #expect(try await repository.replaceResetToken(operatorID: account.id, tokenHash: Digest.sha256Hex(token), now: server.clock.now(),
-                                                           expiresAt: server.clock.now().addingTimeInterval(1_800)))
+            let resets = PasswordResetService(database: server.database, hasher: TestServer.hasher, mailer: FileMailer(folder: server.mailFolder.path),
+                                              clock: server.clock, backoff: LoginBackoff(database: server.database, clock: server.clock, enabled: false),
+                                              publicBaseURL: "http://127.0.0.1", logger: Logger(label: "test"))
+            #expect(try await resets.replaceToken(operatorID: account.id, tokenHash: Digest.sha256Hex(token), requestedAt: server.clock.now(), link: nil))
             let body = try JSONSerialization.data(withJSONObject: ["token": token, "new_password": TestServer.password()])
             let headers: HTTPFields = [.contentType: "application/json"]
 

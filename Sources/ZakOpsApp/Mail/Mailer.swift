@@ -22,5 +22,3 @@ extension Mailer {
     }
 }
 
-/// Work to do inside a repository's transaction (a mail to queue), after its own statements.
-typealias AlsoInTransaction = @Sendable (any SQLDatabase) async throws -> Void

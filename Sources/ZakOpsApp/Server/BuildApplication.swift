@@ -55,14 +55,21 @@ public struct AppComponents: Sendable {
         }
     }
 
-    var identity: IdentityRepository { IdentityRepository(database: database) }
-
     var sessions: SessionService {
-        SessionService(repository: identity, clock: clock, maxAge: settings.sessionMaxAge, idleTimeout: settings.sessionIdleTimeout, logger: logger)
+        SessionService(database: database, clock: clock, maxAge: settings.sessionMaxAge, idleTimeout: settings.sessionIdleTimeout, logger: logger)
     }
 
     var auth: AuthService {
-        AuthService(repository: identity, sessions: sessions, hasher: hasher, keys: keys, mailer: mailer, clock: clock, backoff: backoff, logger: logger)
+        AuthService(database: database, sessions: sessions, totp: totp, hasher: hasher, keys: keys, mailer: mailer, clock: clock, backoff: backoff, logger: logger)
+    }
+
+    var totp: TOTPService {
+        TOTPService(database: database, hasher: hasher, mailer: mailer, clock: clock, logger: logger)
+    }
+
+    var passwordResets: PasswordResetService {
+        PasswordResetService(database: database, hasher: hasher, mailer: mailer, clock: clock, backoff: backoff,
+                             publicBaseURL: publicBaseURL, logger: logger)
     }
 
     var backoff: LoginBackoff {
@@ -177,16 +184,14 @@ public func buildRouter(
     let migrations = try MigrationRunner(database: components.database, logger: components.logger)
     HealthController(database: components.database, migrations: migrations, startup: startup).register(on: router)
     try OpenAPIController().register(on: router)
-    AuthController(service: components.auth, repository: components.identity, keys: components.keys,
+    AuthController(service: components.auth, sessions: components.sessions, keys: components.keys,
                    sessionMaxAge: Int(components.settings.sessionMaxAge.components.seconds),
                    accountLimit: components.settings.rateLimitEnabled ? (components.limiter, components.loginAccountPolicy) : nil)
         .register(on: routes)
     AdminServiceAccountController(repository: ServiceAccountRepository(database: components.database), clock: components.clock)
         .register(on: routes)
-    PasswordResetController(repository: components.identity, hasher: components.hasher, mailer: components.mailer, clock: components.clock,
-                            backoff: components.backoff, publicBaseURL: components.publicBaseURL, logger: components.logger).register(on: routes)
-    TOTPController(repository: components.identity, hasher: components.hasher, mailer: components.mailer, clock: components.clock,
-                   logger: components.logger).register(on: routes)
+    PasswordResetController(service: components.passwordResets, clock: components.clock).register(on: routes)
+    TOTPController(service: components.totp).register(on: routes)
     DealsController(service: DealService(database: components.database, clock: components.clock), clock: components.clock)
         .register(on: routes)
     AuditController(database: components.database).register(on: routes)
@@ -196,7 +201,7 @@ public func buildRouter(
     EventStreamController(database: components.database, hub: components.eventHub, clock: components.clock, sessions: components.sessions,
                           serviceAccounts: ServiceAccountRepository(database: components.database),
                           replayWindow: TimeInterval(components.settings.sseReplayHours * 3600)).register(on: routes)
-    RegistrationController(repository: components.identity, hasher: components.hasher, clock: components.clock,
+    RegistrationController(operators: OperatorAdmin(database: components.database), hasher: components.hasher, clock: components.clock,
                            enabled: components.settings.allowRegistration, logger: components.logger).register(on: routes)
     extraRoutes(router)
     return (router, registry)

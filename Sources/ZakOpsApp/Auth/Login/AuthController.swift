@@ -9,7 +9,7 @@ import ZakOpsHTTP
 /// operator's own sessions.
 struct AuthController: Sendable {
     let service: AuthService
-    let repository: IdentityRepository
+    let sessions: SessionService
     let keys: KeyRingStore
     let sessionMaxAge: Int
     /// Logins per target account per minute, across all addresses (nil when limits are off).
@@ -94,7 +94,7 @@ struct AuthController: Sendable {
         routes.post("/api/auth/password/change", .authenticated(allowedWhileResetPending: true)) { request, context in
             try await changePassword(request, context)
         }
-        routes.get("/api/auth/sessions", .authenticated(allowedWhileResetPending: false)) { _, context in try await sessions(context) }
+        routes.get("/api/auth/sessions", .authenticated(allowedWhileResetPending: false)) { _, context in try await listSessions(context) }
         routes.delete("/api/auth/sessions/{id}", .authenticated(allowedWhileResetPending: false)) { _, context in try await revokeSession(context) }
         routes.post("/api/auth/sessions/revoke-others", .authenticated(allowedWhileResetPending: false)) { _, context in
             try await revokeOthers(context)
@@ -126,7 +126,7 @@ struct AuthController: Sendable {
 
     private func logout(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         if let hash = context.principal?.sessionTokenHash {
-            try await repository.deleteSession(tokenHash: hash)
+            try await sessions.end(tokenHash: hash)
             context.logger.notice("security event", metadata: ["event": "session_revoked", "session_id": .string(context.principal?.sessionID ?? "")])
         }
         return Response(status: .noContent, headers: [
@@ -160,9 +160,9 @@ struct AuthController: Sendable {
         return .noContent
     }
 
-    private func sessions(_ context: AppRequestContext) async throws -> SessionsResponse {
+    private func listSessions(_ context: AppRequestContext) async throws -> SessionsResponse {
         let principal = try context.requirePrincipal()
-        let records = try await repository.sessions(operatorID: principal.id)
+        let records = try await sessions.list(operatorID: principal.id)
         return SessionsResponse(sessions: records.map { record in
             SessionView(
                 id: record.id, createdAt: record.createdAt, lastSeenAt: record.lastSeenAt, clientIP: record.clientIP,
@@ -174,14 +174,14 @@ struct AuthController: Sendable {
     private func revokeSession(_ context: AppRequestContext) async throws -> HTTPResponse.Status {
         let principal = try context.requirePrincipal()
         let id = try context.parameters.require("id")
-        guard try await repository.deleteSession(id: id, operatorID: principal.id) else { throw AppError(.notFound) }
+        guard try await sessions.end(id: id, operatorID: principal.id) else { throw AppError(.notFound) }
         context.logger.notice("security event", metadata: ["event": "session_revoked", "session_id": .string(id)])
         return .noContent
     }
 
     private func revokeOthers(_ context: AppRequestContext) async throws -> HTTPResponse.Status {
         let principal = try context.requirePrincipal()
-        try await repository.deleteSessions(operatorID: principal.id, keeping: principal.sessionTokenHash)
+        try await sessions.endAll(operatorID: principal.id, keeping: principal.sessionTokenHash)
         context.logger.notice("security event", metadata: ["event": "sessions_revoked", "operator_id": .string(principal.id)])
         return .noContent
     }

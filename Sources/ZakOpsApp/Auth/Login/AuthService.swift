@@ -7,8 +7,9 @@ import ZakOpsStore
 
 /// The rules of signing in and managing one's own credentials.
 struct AuthService: Sendable {
-    let repository: IdentityRepository
+    let database: Database
     let sessions: SessionService
+    let totp: TOTPService
     let hasher: PasswordHasher
     let keys: KeyRingStore
     let mailer: any Mailer
@@ -39,7 +40,7 @@ struct AuthService: Sendable {
                 logger.warning("security event", metadata: ["event": "login_backoff_started", "delay_seconds": .stringConvertible(Int(startedDelay)), "client_ip": .string(clientIP ?? "unknown")])
             }
         }
-        let account = try await repository.operatorByEmail(email)
+        let account = try await database.read { sql in try await OperatorRepository.byEmail(email, in: sql) }
         // bcrypt reads only 72 bytes and stops at a NUL: such input never matches (after the same work).
         let tooLong = password.utf8.count > PasswordPolicy.maximumBytes || password.utf8.contains(0)
         let (verified, needsRehash) = try await hasher.verify(password, against: tooLong ? nil : account?.passwordHash)
@@ -51,7 +52,7 @@ struct AuthService: Sendable {
         }
         if account.totpEnabled {
             guard let totp else { throw AppError(.totpRequired) }
-            switch try await TOTPVerifier(repository: repository, clock: clock).consume(code: totp, account: account) {
+            switch try await self.totp.consume(code: totp, account: account) {
             case .accepted:
                 break
             case .rejected, .locked:
@@ -62,19 +63,25 @@ struct AuthService: Sendable {
         var verifiedHash = account.passwordHash
         if needsRehash {
             let upgraded = try await hasher.hash(password)
-            if try await repository.upgradeHash(operatorID: account.id, from: account.passwordHash, to: upgraded) {
-                verifiedHash = upgraded
+            // Only if the hash is still the one verified: a rehash racing a password change must
+            // not undo the change.
+            let replaced = try await database.transaction { sql in
+                guard try await OperatorRepository.lockCredentials(account.id, in: sql)?.passwordHash == account.passwordHash else { return false }
+                try await OperatorRepository.replaceHash(account.id, with: upgraded, in: sql)
+                return true
             }
+            if replaced { verifiedHash = upgraded }
         }
         if let broughtToken {
-            try await repository.deleteSession(tokenHash: Digest.sha256Hex(broughtToken))
+            try await sessions.end(tokenHash: Digest.sha256Hex(broughtToken))
         }
         // The session exists only if the password checked is still the account's password.
         guard let (token, session) = try await sessions.create(operatorID: account.id, verifiedHash: verifiedHash, clientIP: clientIP, userAgent: userAgent) else {
             logger.warning("security event", metadata: ["event": "login_failed", "reason": "credentials_changed", "client_ip": .string(clientIP ?? "unknown")])
             throw AppError(.invalidCredentials)
         }
-        try await repository.recordLogin(operatorID: account.id, now: clock.now())
+        let now = clock.now()
+        try await database.transaction { sql in try await OperatorRepository.recordLogin(account.id, now: now, in: sql) }
         try await backoff.clear(email: email)
         logger.notice("security event", metadata: ["event": "login_succeeded", "operator_id": .string(account.id), "session_id": .string(session.id)])
         return LoginResult(token: token, session: session, account: account, csrfToken: CSRFToken.issue(for: session.tokenHash, keys: keys.current))
@@ -83,7 +90,7 @@ struct AuthService: Sendable {
     /// Changes the password after checking the current one; every other session of the
     /// operator is revoked and the operator is told by mail.
     func changePassword(principal: Principal, current: String, new: String) async throws {
-        guard let account = try await repository.operatorByID(principal.id) else { throw AppError(.unauthorized) }
+        guard let account = try await database.read({ sql in try await OperatorRepository.byID(principal.id, in: sql) }) else { throw AppError(.unauthorized) }
         let (matches, _) = try await hasher.verify(current, against: account.passwordHash)
         guard matches else {
             logger.warning("security event", metadata: ["event": "password_change_refused", "operator_id": .string(account.id)])
@@ -96,7 +103,11 @@ struct AuthService: Sendable {
         let hash = try await hasher.hash(new)
         let notice = Mail(to: account.email, subject: "Your ZakOps password was changed",
                           body: "The password of your ZakOps account was changed, and your other sessions were signed out.\nIf this was not you, reset your password and tell your administrator.")
-        try await repository.changePassword(operatorID: account.id, hash: hash, now: clock.now(), keeping: principal.sessionTokenHash) { [mailer] sql in
+        // One transaction: a crash cannot leave the old sessions alive under the new password.
+        let now = clock.now()
+        try await database.transaction { [mailer] sql in
+            try await OperatorRepository.setPassword(account.id, hash: hash, now: now, in: sql)
+            try await SessionRepository.deleteAll(operatorID: account.id, keeping: principal.sessionTokenHash, in: sql)
             try await mailer.send(notice, in: sql)
         }
         logger.notice("security event", metadata: ["event": "password_changed", "operator_id": .string(account.id)])

@@ -1,5 +1,4 @@
 import Foundation
-import SQLKit
 import ZakOpsCore
 import ZakOpsStore
 
@@ -14,14 +13,15 @@ public struct OperatorAdmin: Sendable {
 
     /// Creates an operator from an already computed password hash; returns its id.
     public func create(email: String, name: String, role: Role, passwordHash: String, mustResetPassword: Bool, now: Date = Date()) async throws -> String {
-        try await IdentityRepository(database: database).insertOperator(
-            email: email, name: name, role: role, passwordHash: passwordHash, mustResetPassword: mustResetPassword, now: now
-        )
+        try await database.transaction { sql in
+            try await OperatorRepository.insert(email: email, name: name, role: role, passwordHash: passwordHash,
+                                                mustResetPassword: mustResetPassword, now: now, in: sql)
+        }
     }
 
     /// How many operators exist.
     public func count() async throws -> Int {
-        try await IdentityRepository(database: database).countOperators()
+        try await database.read { sql in try await OperatorRepository.count(in: sql) }
     }
 
     /// Creates an operator after checking the password rules; the password is hashed here.
@@ -36,11 +36,15 @@ public struct OperatorAdmin: Sendable {
     /// Disables the operator with this e-mail, ends their sessions and tells them; false if
     /// there is no such operator.
     public func disable(email: String, mailer: any Mailer) async throws -> Bool {
-        let repository = IdentityRepository(database: database)
-        guard let account = try await repository.operatorByEmail(email) else { return false }
+        guard let account = try await database.read({ sql in try await OperatorRepository.byEmail(email, in: sql) }) else { return false }
         let notice = Mail(to: account.email, subject: "Your ZakOps account was disabled",
                           body: "Your ZakOps account was disabled and every session of it was signed out.")
-        try await repository.disableOperator(id: account.id, now: Date()) { sql in try await mailer.send(notice, in: sql) }
+        let now = Date()
+        try await database.transaction { sql in
+            try await OperatorRepository.disable(account.id, now: now, in: sql)
+            try await SessionRepository.deleteAll(operatorID: account.id, in: sql)
+            try await mailer.send(notice, in: sql)
+        }
         return true
     }
 }

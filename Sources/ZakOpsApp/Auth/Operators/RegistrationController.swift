@@ -8,7 +8,7 @@ import ZakOpsHTTP
 /// `POST /api/auth/register`: self-service sign-up as a viewer, off unless
 /// `ALLOW_REGISTRATION=true` (then the route answers 404 as if it did not exist).
 struct RegistrationController: Sendable {
-    let repository: IdentityRepository
+    let operators: OperatorAdmin
     let hasher: PasswordHasher
     let clock: any AppClock
     let enabled: Bool
@@ -29,7 +29,7 @@ struct RegistrationController: Sendable {
             try Validate.length(input.password, field: "password", max: 1024)
             try PasswordPolicy.validate(input.password, email: input.email, field: "password")
             let hash = try await hasher.hash(input.password)
-            let id = try await repository.insertOperator(email: input.email, name: name, role: .viewer, passwordHash: hash, mustResetPassword: false, now: clock.now())
+            let id = try await operators.create(email: input.email, name: name, role: .viewer, passwordHash: hash, mustResetPassword: false, now: clock.now())
             logger.notice("security event", metadata: ["event": "operator_registered", "operator_id": .string(id)])
             return EditedResponse(status: .created, response: AuthController.OperatorResponse(id: id, email: input.email, name: name, role: Role.viewer.rawValue))
         }

@@ -8,7 +8,7 @@ import ZakOpsStore
 /// timeout, both checked here on every request, so revocation and expiry take effect on the
 /// next request on every instance.
 struct SessionService: Sendable {
-    let repository: IdentityRepository
+    let database: Database
     let clock: any AppClock
     let maxAge: Duration
     let idleTimeout: Duration
@@ -33,7 +33,13 @@ struct SessionService: Sendable {
             clientIP: clientIP,
             userAgent: userAgent.map { String($0.prefix(256)) }
         )
-        guard try await repository.insertSession(record, verifiedHash: verifiedHash) else { return nil }
+        let inserted = try await database.transaction { sql in
+            guard let current = try await OperatorRepository.lockCredentials(operatorID, in: sql),
+                  current.isActive, current.passwordHash == verifiedHash else { return false }
+            try await SessionRepository.insert(record, in: sql)
+            return true
+        }
+        guard inserted else { return nil }
         logger.notice("security event", metadata: ["event": "session_created", "operator_id": .string(operatorID), "session_id": .string(record.id)])
         return (token, record)
     }
@@ -42,20 +48,40 @@ struct SessionService: Sendable {
     /// long, or its operator is disabled. Expired sessions are deleted.
     func resolve(token: String) async throws -> Principal? {
         let hash = Digest.sha256Hex(token)
-        guard let (session, account) = try await repository.session(tokenHash: hash) else { return nil }
+        guard let (session, account) = try await database.read({ sql in try await SessionRepository.withOperator(tokenHash: hash, in: sql) }) else { return nil }
         let now = clock.now()
         let nowText = Timestamp.string(from: now)
         let idleLimit = Timestamp.string(from: now.addingTimeInterval(-seconds(idleTimeout)))
         if session.expiresAt <= nowText || session.lastSeenAt < idleLimit || !account.isActive {
-            try await repository.deleteSession(tokenHash: hash)
+            try await end(tokenHash: hash)
             logger.notice("security event", metadata: ["event": "session_expired", "operator_id": .string(account.id), "session_id": .string(session.id)])
             return nil
         }
         let staleBefore = now.addingTimeInterval(-Self.touchInterval)
         if session.lastSeenAt < Timestamp.string(from: staleBefore) {
-            try await repository.touchSession(tokenHash: hash, now: now, staleBefore: staleBefore)
+            try await database.autocommit { sql in try await SessionRepository.touch(tokenHash: hash, now: now, staleBefore: staleBefore, in: sql) }
         }
         return account.principal(session: session)
+    }
+
+    /// Ends the session with this token hash (logout, a brought cookie at login, expiry).
+    func end(tokenHash: String) async throws {
+        try await database.transaction { sql in try await SessionRepository.delete(tokenHash: tokenHash, in: sql) }
+    }
+
+    /// Ends one of the operator's sessions by its public id; false if there is no such session of theirs.
+    func end(id: String, operatorID: String) async throws -> Bool {
+        try await database.transaction { sql in try await SessionRepository.delete(id: id, operatorID: operatorID, in: sql) }
+    }
+
+    /// Ends every session of the operator but the one with `keeping` as token hash.
+    func endAll(operatorID: String, keeping: String?) async throws {
+        try await database.transaction { sql in try await SessionRepository.deleteAll(operatorID: operatorID, keeping: keeping, in: sql) }
+    }
+
+    /// The operator's sessions, newest first.
+    func list(operatorID: String) async throws -> [SessionRecord] {
+        try await database.read { sql in try await SessionRepository.list(operatorID: operatorID, in: sql) }
     }
 
     private func seconds(_ duration: Duration) -> TimeInterval {
