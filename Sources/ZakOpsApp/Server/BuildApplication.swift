@@ -248,7 +248,7 @@ public func buildApplication(
         ClientAddressMiddleware(trustedProxies: settings.trustedProxies, listenerScheme: scheme),
         RequestLogMiddleware(),
         SecurityHeadersMiddleware(SecurityHeaders(xssProtection: settings.xssProtection)),
-        CORSMiddleware(origins: settings.corsOrigins, allowedMethods: allowed),
+        AllowListCORSMiddleware(origins: settings.corsOrigins, allowedMethods: allowed),
         ErrorSanitizerMiddleware(allowedMethods: allowed),
         // Before the redirect: a credential already sent in clear is refused, not bounced to HTTPS.
         SensitiveQueryMiddleware(),

@@ -14,15 +14,8 @@ import Hummingbird
 ///
 /// It sits outside the error sanitizer, so a listed origin can read error bodies (429, 401) too.
 /// Unsafe requests from unlisted origins are refused later by the CSRF middleware's Origin check.
-public struct CORSMiddleware<Context: RequestContext>: RouterMiddleware {
-    static var requestMethod: HTTPField.Name { HTTPField.Name("Access-Control-Request-Method")! }
-    static var allowOrigin: HTTPField.Name { HTTPField.Name("Access-Control-Allow-Origin")! }
-    static var allowCredentials: HTTPField.Name { HTTPField.Name("Access-Control-Allow-Credentials")! }
-    static var allowMethods: HTTPField.Name { HTTPField.Name("Access-Control-Allow-Methods")! }
-    static var allowHeaders: HTTPField.Name { HTTPField.Name("Access-Control-Allow-Headers")! }
-    static var exposeHeaders: HTTPField.Name { HTTPField.Name("Access-Control-Expose-Headers")! }
-    static var maxAge: HTTPField.Name { HTTPField.Name("Access-Control-Max-Age")! }
-
+/// Named apart from Hummingbird's `CORSMiddleware`, which by default echoes any origin.
+public struct AllowListCORSMiddleware<Context: RequestContext>: RouterMiddleware {
     /// Request headers a browser page may send: what ZakOps reads.
     public static var allowedRequestHeaders: String { "Content-Type, X-CSRF-Token, Authorization, Idempotency-Key, Last-Event-ID" }
     /// Response headers a page may read besides the simple ones.
@@ -41,23 +34,23 @@ public struct CORSMiddleware<Context: RequestContext>: RouterMiddleware {
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let origin = request.headers[.origin].flatMap { origins.contains($0) ? $0 : nil }
         var response: Response
-        if let origin, request.method == .options, request.headers[Self.requestMethod] != nil,
+        if let origin, request.method == .options, request.headers[.accessControlRequestMethod] != nil,
            case let methods = allowedMethods.methods(for: request.uri.path), !methods.isEmpty {
             response = Response(status: .noContent, headers: [
-                Self.allowMethods: methods.joined(separator: ", "),
-                Self.allowHeaders: Self.allowedRequestHeaders,
-                Self.maxAge: String(Self.preflightMaxAgeSeconds),
+                .accessControlAllowMethods: methods.joined(separator: ", "),
+                .accessControlAllowHeaders: Self.allowedRequestHeaders,
+                .accessControlMaxAge: String(Self.preflightMaxAgeSeconds),
             ])
             Self.allow(origin, on: &response.headers)
         } else {
             response = try await next(request, context)
             if let origin {
                 Self.allow(origin, on: &response.headers)
-                response.headers[Self.exposeHeaders] = Self.exposedResponseHeaders
+                response.headers[.accessControlExposeHeaders] = Self.exposedResponseHeaders
             } else {
                 // A handler never sets these, but make sure an unlisted origin sees none.
-                response.headers[Self.allowOrigin] = nil
-                response.headers[Self.allowCredentials] = nil
+                response.headers[.accessControlAllowOrigin] = nil
+                response.headers[.accessControlAllowCredentials] = nil
             }
         }
         Self.addVaryOrigin(&response.headers)
@@ -65,8 +58,8 @@ public struct CORSMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     static func allow(_ origin: String, on headers: inout HTTPFields) {
-        headers[allowOrigin] = origin
-        headers[allowCredentials] = "true"
+        headers[.accessControlAllowOrigin] = origin
+        headers[.accessControlAllowCredentials] = "true"
     }
 
     static func addVaryOrigin(_ headers: inout HTTPFields) {
