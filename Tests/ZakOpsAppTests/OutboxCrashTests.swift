@@ -30,7 +30,7 @@ struct OutboxCrashTests {
                 let deals = DealService(database: database, clock: SystemClock())
                 for index in 0..<60 {
                     let input = try JSONDecoder().decode(CreateDealRequest.self, from: Data(#"{"canonical_name":"Crash \#(index)"}"#.utf8))
-                    _ = try await deals.create(input, by: ChangeContext(systemAt: Date()))
+                    _ = try await deals.create(input, by: ChangeContext(systemAt: Date()), reply: DealsController.created)
                 }
                 return try await database.read { sql in
                     Set(try await sql.select().column("id").from("outbox").all().map { try $0.decode(column: "id", as: String.self) })

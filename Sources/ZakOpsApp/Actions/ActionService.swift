@@ -24,7 +24,8 @@ struct ActionService: Sendable {
         static let knownFields = KnownFields(["deal_id", "type", "title", "summary", "inputs"], nested: ["inputs": .freeForm])
     }
 
-    func propose(_ proposal: Proposal, by context: ChangeContext) async throws -> Action {
+    /// Records a proposal; `reply` is the controller's answer for it, recorded for an idempotent replay.
+    func propose(_ proposal: Proposal, by context: ChangeContext, reply: @escaping @Sendable (Action) throws -> Reply) async throws -> Action {
         let title = try Validate.name(proposal.title, field: "title")
         guard !proposal.summary.isEmpty, proposal.summary.count <= 5_000, !JSONValue.string(proposal.summary).hasControlCharacters else {
             throw AppError.validation(field: "summary", problem: "must be text of 1 to 5000 characters")
@@ -56,7 +57,7 @@ struct ActionService: Sendable {
                                                 "reason": FieldChange(before: nil, after: .string("low risk"))],
                                       context: ChangeContext(systemAt: context.time), in: sql)
             }
-            try await context.recordResponse(status: 201, body: ActionResponse(action), location: "/api/actions/\(action.id)", in: sql)
+            try await context.record(try reply(action), in: sql)
         }
         return action
     }

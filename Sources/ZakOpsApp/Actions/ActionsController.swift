@@ -24,15 +24,17 @@ struct ActionsController: Sendable {
         static let knownFields = KnownFields(["reason"])
     }
 
+    /// The answer to a proposal, live and replayed.
+    static func created(_ action: Action) throws -> Reply {
+        try .created(ActionResponse(action), location: "/api/actions/\(action.id)")
+    }
+
     func register(on routes: SecuredRoutes) {
         routes.post("/api/actions", .permission(.actionsPropose)) { request, context in
             let principal = try context.requirePrincipal()
             let proposal = try await request.decodeStrictJSON(as: ActionService.Proposal.self, context: context)
-            let action = try await service.propose(proposal, by: ChangeContext(principal: principal, request: context, time: clock.now()))
-            var response = try ActionResponse(action).response(from: request, context: context)
-            response.status = .created
-            response.headers[.location] = "/api/actions/\(action.id)"
-            return response
+            let action = try await service.propose(proposal, by: ChangeContext(principal: principal, request: context, time: clock.now()), reply: Self.created)
+            return try Self.created(action).response
         }
         routes.get("/api/actions", .permission(.actionsRead)) { request, _ in try await list(request) }
         routes.get("/api/actions/{id}", .permission(.actionsRead)) { _, context in ActionResponse(try await service.get(try Self.id(context))) }

@@ -9,7 +9,8 @@ struct DealService: Sendable {
     let database: Database
     let clock: any AppClock
 
-    func create(_ input: CreateDealRequest, by context: ChangeContext) async throws -> Deal {
+    /// Creates a deal; `reply` is the controller's answer for it, recorded for an idempotent replay.
+    func create(_ input: CreateDealRequest, by context: ChangeContext, reply: @escaping @Sendable (Deal) -> Reply) async throws -> Deal {
         let name = try Validate.name(input.canonicalName, field: "canonical_name")
         let display = try input.displayName.map { try Validate.name($0, field: "display_name") } ?? name
         let stamp = Timestamp.string(from: context.time)
@@ -27,7 +28,7 @@ struct DealService: Sendable {
             try await DealRepository.insert(deal, createdBy: context.actorID, sequence: sequence, in: sql)
             try await AuditLog.record(action: "deal.created", targetKind: "deal", targetID: deal.id,
                                       changes: DealChanges.between(nil, deal), context: context, in: sql)
-            try await context.recordResponse(status: 201, json: DealJSON.render(deal), location: "/api/deals/\(deal.id)", in: sql)
+            try await context.record(reply(deal), in: sql)
         }
         return deal
     }

@@ -51,10 +51,13 @@ struct DealsController: Sendable {
     private func create(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let principal = try context.requirePrincipal()
         let input = try await request.decodeStrictJSON(as: CreateDealRequest.self, context: context)
-        let deal = try await service.create(input, by: ChangeContext(principal: principal, request: context, time: clock.now()))
-        var response = JSONResponse.make(DealJSON.render(deal), status: .created)
-        response.headers[.location] = "/api/deals/\(deal.id)"
-        return response
+        let deal = try await service.create(input, by: ChangeContext(principal: principal, request: context, time: clock.now()), reply: Self.created)
+        return Self.created(deal).response
+    }
+
+    /// The answer to a creation, live and replayed.
+    static func created(_ deal: Deal) -> Reply {
+        .created(json: DealJSON.render(deal), location: "/api/deals/\(deal.id)")
     }
 
     private func update(_ request: Request, _ context: AppRequestContext) async throws -> Response {

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import SQLKit
 import ZakOpsCore
 import ZakOpsHTTP
@@ -44,17 +45,11 @@ struct ChangeContext: Sendable {
         self.time = time
     }
 
-    /// Records a creating request's response under its `Idempotency-Key`, in the change's
+    /// Records a creating request's answer under its `Idempotency-Key`, in the change's
     /// transaction (nothing without a key): a replay then returns it, and a change that rolls
     /// back leaves the key unanswered for the middleware to release.
-    func recordResponse(status: Int, body: some Encodable, location: String?, in sql: any SQLDatabase) async throws {
-        guard idempotency != nil else { return }
-        try await recordResponse(status: status, json: try JSONText.encode(body), location: location, in: sql)
-    }
-
-    /// The same, for a body already written as JSON text.
-    func recordResponse(status: Int, json: String, location: String?, in sql: any SQLDatabase) async throws {
+    func record(_ reply: Reply, in sql: any SQLDatabase) async throws {
         guard let idempotency else { return }
-        try await IdempotencyStore.record(idempotency, status: status, body: json, location: location, in: sql)
+        try await IdempotencyStore.record(idempotency, status: Int(reply.status.code), body: reply.json, location: reply.location, in: sql)
     }
 }

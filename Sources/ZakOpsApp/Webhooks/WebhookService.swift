@@ -16,9 +16,10 @@ struct WebhookService: Sendable {
         return webhook
     }
 
-    /// Stores a new webhook (`url` and `types` already checked). `replay` is the idempotent
-    /// answer, recorded in the same transaction: it names the webhook but never its secret.
-    func create(url: String, types: [String], by change: ChangeContext, replay: @escaping @Sendable (Webhook) -> (body: WebhooksController.WebhookResponse, location: String)) async throws -> Webhook {
+    /// Stores a new webhook (`url` and `types` already checked). `replay` is the answer an
+    /// idempotent replay gets, recorded in the same transaction: it names the webhook but never
+    /// its secret.
+    func create(url: String, types: [String], by change: ChangeContext, replay: @escaping @Sendable (Webhook) throws -> Reply) async throws -> Webhook {
         let stamp = Timestamp.string(from: change.time)
         let webhook = Webhook(id: PublicID.make(.webhook), url: url, eventTypes: types, secret: WebhookSignature.newSecret(), isActive: true,
                               createdAt: stamp, updatedAt: stamp)
@@ -28,8 +29,7 @@ struct WebhookService: Sendable {
                                       changes: ["url": FieldChange(before: nil, after: .string(Self.redacted(url))),
                                                 "event_types": FieldChange(before: nil, after: .array(types.map(JSONValue.string)))],
                                       context: change, in: sql)
-            let answer = replay(webhook)
-            try await change.recordResponse(status: 201, body: answer.body, location: answer.location, in: sql)
+            try await change.record(try replay(webhook), in: sql)
         }
         return webhook
     }

@@ -84,16 +84,12 @@ struct WebhooksController: Sendable {
         }
     }
 
-    private func create(_ request: Request, _ context: AppRequestContext) async throws -> EditedResponse<WebhookResponse> {
+    private func create(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let input = try await request.decodeStrictJSON(as: CreateRequest.self, context: context)
         let url = try policy.validate(input.url).absoluteString
         let types = try WebhookService.eventTypes(input.eventTypes)
-        let webhook = try await service.create(url: url, types: types, by: try change(context)) { webhook in
-            (WebhookResponse(webhook), Self.location(webhook))
-        }
-        var response = EditedResponse(status: .created, response: WebhookResponse(webhook, secret: webhook.secret))
-        response.headers[.location] = Self.location(webhook)
-        return response
+        let webhook = try await service.create(url: url, types: types, by: try change(context)) { webhook in try Self.created(webhook, secret: nil) }
+        return try Self.created(webhook, secret: webhook.secret).response
     }
 
     private func update(_ request: Request, _ context: AppRequestContext) async throws -> WebhookResponse {
@@ -108,8 +104,10 @@ struct WebhooksController: Sendable {
         ChangeContext(principal: try context.requirePrincipal(), request: context, time: clock.now())
     }
 
-    /// Where a webhook lives: the `Location` of its creation, live and replayed.
-    static func location(_ webhook: Webhook) -> String { "/api/admin/webhooks/\(webhook.id)" }
+    /// The answer to a creation: live with the signing secret, replayed without it.
+    static func created(_ webhook: Webhook, secret: String?) throws -> Reply {
+        try .created(WebhookResponse(webhook, secret: secret), location: "/api/admin/webhooks/\(webhook.id)")
+    }
 
     static func id(_ context: AppRequestContext) throws -> String {
         try ListQuery.pathID(context, prefix: "wh_")

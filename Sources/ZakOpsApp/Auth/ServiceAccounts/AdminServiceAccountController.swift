@@ -30,9 +30,9 @@ struct AdminServiceAccountController: Sendable {
         routes.post("/api/admin/service-accounts", .permission(.adminUsers)) { request, context in
             let input = try await request.decodeStrictJSON(as: CreateRequest.self, context: context)
             let name = try Validate.name(input.name, field: "name")
-            let account = try await repository.create(name: name, role: input.role, by: try change(context))
+            let account = try await repository.create(name: name, role: input.role, by: try change(context)) { try .created($0, location: nil) }
             context.logger.notice("security event", metadata: ["event": "service_account_created", "service_account_id": .string(account.id)])
-            return EditedResponse(status: .created, response: account)
+            return try Reply.created(account, location: nil).response
         }
         routes.get("/api/admin/service-accounts", .permission(.adminUsers)) { _, _ in
             AccountsResponse(serviceAccounts: try await repository.list())
@@ -42,9 +42,12 @@ struct AdminServiceAccountController: Sendable {
             // 256 random bits after the prefix; only the hash is stored, the key is shown once.
             // The minter is recorded: they may not approve what the key proposes.
             let key = BearerKey.mint()
-            let id = try await repository.addKey(accountID: accountID, keyHash: Digest.sha256Hex(key), by: try change(context))
+            // A replay gets `key: null`: the key exists only in this answer.
+            let id = try await repository.addKey(accountID: accountID, keyHash: Digest.sha256Hex(key), by: try change(context)) { id in
+                try .created(ServiceAccountRepository.MintedKey(id: id, key: nil), location: nil)
+            }
             context.logger.notice("security event", metadata: ["event": "api_key_created", "service_account_id": .string(accountID), "key_id": .string(id)])
-            return EditedResponse(status: .created, response: ServiceAccountRepository.MintedKey(id: id, key: key))
+            return try Reply.created(ServiceAccountRepository.MintedKey(id: id, key: key), location: nil).response
         }
         routes.get("/api/admin/service-accounts/{id}/keys", .permission(.adminUsers)) { _, context in
             let accountID = try context.parameters.require("id")

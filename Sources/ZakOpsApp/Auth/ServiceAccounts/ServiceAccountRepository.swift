@@ -36,7 +36,7 @@ struct ServiceAccountRepository: Sendable {
         }
     }
 
-    func create(name: String, role: Role, by context: ChangeContext) async throws -> Account {
+    func create(name: String, role: Role, by context: ChangeContext, reply: @escaping @Sendable (Account) throws -> Reply) async throws -> Account {
         let account = Account(id: PublicID.make(.serviceAccount), name: name, role: role.rawValue, isActive: true, createdAt: Timestamp.string(from: context.time))
         try await database.transaction { sql in
             try await sql.insert(into: "service_accounts")
@@ -47,7 +47,7 @@ struct ServiceAccountRepository: Sendable {
                                       changes: ["name": FieldChange(before: nil, after: .string(name)),
                                                 "role": FieldChange(before: nil, after: .string(role.rawValue))],
                                       context: context, in: sql)
-            try await context.recordResponse(status: 201, body: account, location: nil, in: sql)
+            try await context.record(try reply(account), in: sql)
         }
         return account
     }
@@ -76,8 +76,8 @@ struct ServiceAccountRepository: Sendable {
 
     /// Stores a new key's hash; the key itself is returned to the caller once and never again.
     /// `mintedBy` is the operator who asked for it: they may not approve what the key proposes.
-    /// The recorded response of a key creation never holds the key: a replay gets `key: null`.
-    func addKey(accountID: String, keyHash: String, by context: ChangeContext) async throws -> String {
+    /// `replay` is the answer an idempotent replay gets (given the key's id): it never holds the key.
+    func addKey(accountID: String, keyHash: String, by context: ChangeContext, replay: @escaping @Sendable (String) throws -> Reply) async throws -> String {
         let id = PublicID.make(.apiKey)
         try await database.transaction { sql in
             guard try await sql.select().column("id").from("service_accounts").where("id", .equal, SQLBind(accountID)).first() != nil else {
@@ -89,7 +89,7 @@ struct ServiceAccountRepository: Sendable {
                 .run()
             try await AuditLog.record(action: "api_key.created", targetKind: "service_account", targetID: accountID,
                                       changes: ["key_id": FieldChange(before: nil, after: .string(id))], context: context, in: sql)
-            try await context.recordResponse(status: 201, body: MintedKey(id: id, key: nil), location: nil, in: sql)
+            try await context.record(try replay(id), in: sql)
         }
         return id
     }
