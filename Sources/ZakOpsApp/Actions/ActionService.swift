@@ -81,8 +81,7 @@ struct ActionService: Sendable {
             // Nor through an agent: whoever minted a key of the proposing service account is the
             // proposer as far as approval goes.
             if action.proposedByKind == Principal.Kind.service.rawValue,
-               try await sql.select().column("id").from("api_keys").where("service_account_id", .equal, SQLBind(action.proposedBy))
-                .where("created_by", .equal, SQLBind(principal.id)).first() != nil {
+               try await APIKeyRepository.minted(accountID: action.proposedBy, by: principal.id, in: sql) {
                 throw AppError(.forbidden, logDetail: "approval of an action proposed with a key the approver minted")
             }
             guard action.status == .pendingApproval else {

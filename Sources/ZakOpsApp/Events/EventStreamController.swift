@@ -13,7 +13,7 @@ struct EventStreamController: Sendable {
     let hub: EventHub
     let clock: any AppClock
     let sessions: SessionService
-    let serviceAccounts: ServiceAccountRepository
+    let serviceAccounts: ServiceAccountService
     let replayWindow: TimeInterval
     /// Heartbeat checks shared by the streams of one credential.
     let rechecks = CredentialRecheck()

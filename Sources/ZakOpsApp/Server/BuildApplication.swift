@@ -188,7 +188,7 @@ public func buildRouter(
                    sessionMaxAge: Int(components.settings.sessionMaxAge.components.seconds),
                    accountLimit: components.settings.rateLimitEnabled ? (components.limiter, components.loginAccountPolicy) : nil)
         .register(on: routes)
-    AdminServiceAccountController(repository: ServiceAccountRepository(database: components.database), clock: components.clock)
+    AdminServiceAccountController(service: ServiceAccountService(database: components.database), clock: components.clock)
         .register(on: routes)
     PasswordResetController(service: components.passwordResets, clock: components.clock).register(on: routes)
     TOTPController(service: components.totp).register(on: routes)
@@ -199,7 +199,7 @@ public func buildRouter(
     WebhooksController(service: WebhookService(database: components.database), clock: components.clock, policy: components.webhookPolicy).register(on: routes)
     OutboxAdminController(admin: OutboxAdmin(database: components.database), clock: components.clock).register(on: routes)
     EventStreamController(database: components.database, hub: components.eventHub, clock: components.clock, sessions: components.sessions,
-                          serviceAccounts: ServiceAccountRepository(database: components.database),
+                          serviceAccounts: ServiceAccountService(database: components.database),
                           replayWindow: TimeInterval(components.settings.sseReplayHours * 3600)).register(on: routes)
     RegistrationController(operators: OperatorAdmin(database: components.database), hasher: components.hasher, clock: components.clock,
                            enabled: components.settings.allowRegistration, logger: components.logger).register(on: routes)
@@ -265,7 +265,7 @@ public func buildApplication(
                                                sessionCookie: SessionCookie.name))
     }
     middlewares.append(AuthenticationMiddleware(
-        sessions: components.sessions, serviceAccounts: ServiceAccountRepository(database: components.database),
+        sessions: components.sessions, serviceAccounts: ServiceAccountService(database: components.database),
         clock: components.clock, developmentAdmin: !settings.authRequired && !settings.isProduction
     ))
     middlewares.append(CredentialRefusalLimit(limiter: settings.rateLimitEnabled ? components.limiter : nil, api: components.apiPolicy))

@@ -18,7 +18,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
 
     let sessions: SessionService
-    let serviceAccounts: ServiceAccountRepository
+    let serviceAccounts: ServiceAccountService
     let clock: any AppClock
     let developmentAdmin: Bool
 

@@ -7,7 +7,7 @@ import ZakOpsHTTP
 
 /// `/api/admin/service-accounts`: the identities AI agents act under, and their API keys.
 struct AdminServiceAccountController: Sendable {
-    let repository: ServiceAccountRepository
+    let service: ServiceAccountService
     let clock: any AppClock
 
     struct CreateRequest: StrictDecodable {
@@ -17,12 +17,12 @@ struct AdminServiceAccountController: Sendable {
     }
 
     struct AccountsResponse: ResponseEncodable {
-        let serviceAccounts: [ServiceAccountRepository.Account]
+        let serviceAccounts: [ServiceAccountService.Account]
         enum CodingKeys: String, CodingKey { case serviceAccounts = "service_accounts" }
     }
 
     struct KeysResponse: ResponseEncodable {
-        let keys: [ServiceAccountRepository.Key]
+        let keys: [ServiceAccountService.Key]
     }
 
 
@@ -30,12 +30,12 @@ struct AdminServiceAccountController: Sendable {
         routes.post("/api/admin/service-accounts", .permission(.adminUsers)) { request, context in
             let input = try await request.decodeStrictJSON(as: CreateRequest.self, context: context)
             let name = try Validate.name(input.name, field: "name")
-            let account = try await repository.create(name: name, role: input.role, by: try change(context)) { try .created($0, location: nil) }
+            let account = try await service.create(name: name, role: input.role, by: try change(context)) { try .created($0, location: nil) }
             context.logger.notice("security event", metadata: ["event": "service_account_created", "service_account_id": .string(account.id)])
             return try Reply.created(account, location: nil).response
         }
         routes.get("/api/admin/service-accounts", .permission(.adminUsers)) { _, _ in
-            AccountsResponse(serviceAccounts: try await repository.list())
+            AccountsResponse(serviceAccounts: try await service.list())
         }
         routes.post("/api/admin/service-accounts/{id}/keys", .permission(.adminUsers)) { _, context in
             let accountID = try context.parameters.require("id")
@@ -43,27 +43,27 @@ struct AdminServiceAccountController: Sendable {
             // The minter is recorded: they may not approve what the key proposes.
             let key = BearerKey.mint()
             // A replay gets `key: null`: the key exists only in this answer.
-            let id = try await repository.addKey(accountID: accountID, keyHash: Digest.sha256Hex(key), by: try change(context)) { id in
-                try .created(ServiceAccountRepository.MintedKey(id: id, key: nil), location: nil)
+            let id = try await service.addKey(accountID: accountID, keyHash: Digest.sha256Hex(key), by: try change(context)) { id in
+                try .created(ServiceAccountService.MintedKey(id: id, key: nil), location: nil)
             }
             context.logger.notice("security event", metadata: ["event": "api_key_created", "service_account_id": .string(accountID), "key_id": .string(id)])
-            return try Reply.created(ServiceAccountRepository.MintedKey(id: id, key: key), location: nil).response
+            return try Reply.created(ServiceAccountService.MintedKey(id: id, key: key), location: nil).response
         }
         routes.get("/api/admin/service-accounts/{id}/keys", .permission(.adminUsers)) { _, context in
             let accountID = try context.parameters.require("id")
-            guard try await repository.exists(accountID) else { throw AppError(.notFound) }
-            return KeysResponse(keys: try await repository.keys(accountID: accountID))
+            guard try await service.exists(accountID) else { throw AppError(.notFound) }
+            return KeysResponse(keys: try await service.keys(accountID: accountID))
         }
         routes.post("/api/admin/service-accounts/{id}/disable", .permission(.adminUsers)) { _, context -> HTTPResponse.Status in
             let accountID = try context.parameters.require("id")
-            guard try await repository.disable(accountID: accountID, by: try change(context)) else { throw AppError(.notFound) }
+            guard try await service.disable(accountID: accountID, by: try change(context)) else { throw AppError(.notFound) }
             context.logger.notice("security event", metadata: ["event": "service_account_disabled", "service_account_id": .string(accountID)])
             return .noContent
         }
         routes.delete("/api/admin/service-accounts/{id}/keys/{key_id}", .permission(.adminUsers)) { _, context -> HTTPResponse.Status in
             let accountID = try context.parameters.require("id")
             let keyID = try context.parameters.require("key_id")
-            guard try await repository.revokeKey(accountID: accountID, keyID: keyID, by: try change(context)) else { throw AppError(.notFound) }
+            guard try await service.revokeKey(accountID: accountID, keyID: keyID, by: try change(context)) else { throw AppError(.notFound) }
             context.logger.notice("security event", metadata: ["event": "api_key_revoked", "service_account_id": .string(accountID), "key_id": .string(keyID)])
             return .noContent
         }
@@ -74,5 +74,5 @@ struct AdminServiceAccountController: Sendable {
     }
 }
 
-extension ServiceAccountRepository.Account: ResponseEncodable {}
-extension ServiceAccountRepository.MintedKey: ResponseEncodable {}
+extension ServiceAccountService.Account: ResponseEncodable {}
+extension ServiceAccountService.MintedKey: ResponseEncodable {}

@@ -1,0 +1,142 @@
+import Foundation
+import ZakOpsCore
+import ZakOpsStore
+
+/// A service account (an AI agent's identity) and its API keys. Keys are stored as SHA-256.
+/// Every change writes its audit entry in its own transaction; the SQL is in
+/// `ServiceAccountRepository` and `APIKeyRepository`.
+struct ServiceAccountService: Sendable {
+    let database: Database
+
+    struct Account: Sendable, Codable, Equatable {
+        let id: String
+        let name: String
+        let role: String
+        let isActive: Bool
+        let createdAt: String
+
+        enum CodingKeys: String, CodingKey {
+            case id, name, role
+            case isActive = "is_active"
+            case createdAt = "created_at"
+        }
+    }
+
+    struct Key: Sendable, Codable, Equatable {
+        let id: String
+        let createdAt: String
+        let lastUsedAt: String?
+        let revokedAt: String?
+
+        enum CodingKeys: String, CodingKey {
+            case id
+            case createdAt = "created_at"
+            case lastUsedAt = "last_used_at"
+            case revokedAt = "revoked_at"
+        }
+    }
+
+    func create(name: String, role: Role, by context: ChangeContext, reply: @escaping @Sendable (Account) throws -> Reply) async throws -> Account {
+        let account = Account(id: PublicID.make(.serviceAccount), name: name, role: role.rawValue, isActive: true, createdAt: Timestamp.string(from: context.time))
+        try await database.transaction { sql in
+            try await ServiceAccountRepository.insert(account, in: sql)
+            try await AuditLog.record(action: "service_account.created", targetKind: "service_account", targetID: account.id,
+                                      changes: ["name": FieldChange(before: nil, after: .string(name)),
+                                                "role": FieldChange(before: nil, after: .string(role.rawValue))],
+                                      context: context, in: sql)
+            try await context.record(try reply(account), in: sql)
+        }
+        return account
+    }
+
+    func list() async throws -> [Account] {
+        try await database.read { sql in try await ServiceAccountRepository.all(in: sql) }
+    }
+
+    func exists(_ id: String) async throws -> Bool {
+        try await database.read { sql in try await ServiceAccountRepository.find(id, in: sql) != nil }
+    }
+
+    /// Stores a new key's hash; the key itself is returned to the caller once and never again.
+    /// `mintedBy` is the operator who asked for it: they may not approve what the key proposes.
+    /// `replay` is the answer an idempotent replay gets (given the key's id): it never holds the key.
+    func addKey(accountID: String, keyHash: String, by context: ChangeContext, replay: @escaping @Sendable (String) throws -> Reply) async throws -> String {
+        let id = PublicID.make(.apiKey)
+        try await database.transaction { sql in
+            guard try await ServiceAccountRepository.find(accountID, in: sql) != nil else { throw AppError(.notFound) }
+            try await APIKeyRepository.insert(id: id, accountID: accountID, keyHash: keyHash, createdAt: Timestamp.string(from: context.time),
+                                              createdBy: context.actorID, in: sql)
+            try await AuditLog.record(action: "api_key.created", targetKind: "service_account", targetID: accountID,
+                                      changes: ["key_id": FieldChange(before: nil, after: .string(id))], context: context, in: sql)
+            try await context.record(try replay(id), in: sql)
+        }
+        return id
+    }
+
+    /// A new key as the API answers it: the key itself only in the first response.
+    struct MintedKey: Sendable, Encodable {
+        let id: String
+        let key: String?
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(id, forKey: .id)
+            try container.encode(key, forKey: .key)
+        }
+        enum CodingKeys: String, CodingKey { case id, key }
+    }
+
+    /// The account's keys (ids and dates; never the key or its hash).
+    func keys(accountID: String) async throws -> [Key] {
+        try await database.read { sql in try await APIKeyRepository.list(accountID: accountID, in: sql) }
+    }
+
+    /// Disables the account and revokes every live key of it, in one transaction; false if
+    /// there is no such account.
+    func disable(accountID: String, by context: ChangeContext) async throws -> Bool {
+        try await database.transaction { sql in
+            guard let account = try await ServiceAccountRepository.find(accountID, in: sql) else { return false }
+            let stamp = Timestamp.string(from: context.time)
+            if account.isActive {
+                try await AuditLog.record(action: "service_account.disabled", targetKind: "service_account", targetID: accountID,
+                                          changes: ["is_active": FieldChange(before: .bool(true), after: .bool(false))], context: context, in: sql)
+            }
+            try await ServiceAccountRepository.disable(accountID, at: stamp, in: sql)
+            try await APIKeyRepository.revokeAll(accountID: accountID, at: stamp, in: sql)
+            return true
+        }
+    }
+
+    /// Revokes a key of the account; false if the account has no such live key.
+    func revokeKey(accountID: String, keyID: String, by context: ChangeContext) async throws -> Bool {
+        try await database.transaction { sql in
+            guard try await APIKeyRepository.isLive(keyID, accountID: accountID, in: sql) else { return false }
+            try await APIKeyRepository.revoke(keyID, at: Timestamp.string(from: context.time), in: sql)
+            try await AuditLog.record(action: "api_key.revoked", targetKind: "service_account", targetID: accountID,
+                                      changes: ["key_id": FieldChange(before: .string(keyID), after: nil)], context: context, in: sql)
+            return true
+        }
+    }
+
+    /// The principal for an API key's hash: nil for an unknown or revoked key or a disabled account.
+    func principal(keyHash: String, now: Date) async throws -> Principal? {
+        let staleBefore = Timestamp.string(from: now.addingTimeInterval(-60))
+        let found: (principal: Principal, stale: Bool)? = try await database.read { sql in
+            guard let key = try await APIKeyRepository.live(keyHash: keyHash, in: sql),
+                  let account = try await ServiceAccountRepository.find(key.accountID, in: sql), account.isActive,
+                  let role = Role(rawValue: account.role) else { return nil }
+            let principal = Principal(id: account.id, kind: .service, role: role, email: nil, name: account.name,
+                                      permissions: role.serviceAccountPermissions)
+            return (principal, key.lastUsedAt.map { $0 < staleBefore } ?? true)
+        }
+        guard let found else { return nil }
+        // last_used_at at most once a minute per key, as a write of its own (reads never write:
+        // SQLite writes go through the one writer connection).
+        if found.stale {
+            try await database.autocommit { sql in
+                try await APIKeyRepository.touch(keyHash: keyHash, now: Timestamp.string(from: now), staleBefore: staleBefore, in: sql)
+            }
+        }
+        return found.principal
+    }
+}
