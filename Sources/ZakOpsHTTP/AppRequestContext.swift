@@ -29,8 +29,8 @@ public struct AppRequestContext: RequestContext {
     public var sessionCookieRefused = false
     /// How the principal was authenticated: only cookie-authenticated requests need a CSRF token.
     public var authenticatedByCookie = false
-    /// The request's `Idempotency-Key` claim, when it has one (`IdempotencyMiddleware`).
-    public var idempotencyClaim: IdempotencyClaim?
+    /// What the application attaches to the request (`RequestValueKey`).
+    public var values = RequestValues()
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = CoreRequestContextStorage(source: source)
