@@ -71,30 +71,11 @@ struct EventFeed: Service {
     }
 
     static func latestSequence(in database: Database) async throws -> Int64 {
-        try await database.read { sql in
-            try await sql.select().column(SQLFunction("max", args: SQLColumn("sequence")), as: "latest").from("event_log").first()?
-                .decode(column: "latest", as: Int64?.self) ?? 0
-        }
+        try await database.read { sql in try await EventLog.latestSequence(in: sql) }
     }
 
     /// Events after a sequence number, oldest first.
     static func events(after sequence: Int64, limit: Int, in database: Database) async throws -> [StreamEvent] {
-        try await database.read { sql in
-            try await sql.select().columns("sequence", "type", "occurred_at", "subject_kind", "subject_id", "payload").from("event_log")
-                .where("sequence", .greaterThan, SQLBind(sequence)).orderBy("sequence").limit(limit).all()
-                .map { row in
-                    let kind = try row.decode(column: "subject_kind", as: String.self)
-                    let subject = try row.decode(column: "subject_id", as: String.self)
-                    let payload = try row.decode(column: "payload", as: String.self)
-                    var dealID: String?
-                    if kind == "deal" {
-                        dealID = subject
-                    } else if case .object(let fields) = JSONText.value(payload), case .string(let id) = fields["deal_id"] {
-                        dealID = id
-                    }
-                    return StreamEvent(sequence: try row.decode(column: "sequence", as: Int64.self), type: try row.decode(column: "type", as: String.self),
-                                       occurredAt: try row.decode(column: "occurred_at", as: String.self), subjectKind: kind, subjectID: subject, data: payload, dealID: dealID)
-                }
-        }
+        try await database.read { sql in try await EventLog.events(after: sequence, limit: limit, in: sql) }
     }
 }

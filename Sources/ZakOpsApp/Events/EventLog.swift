@@ -78,12 +78,35 @@ enum EventLog {
     /// Whether a client that saw `after` can still be replayed what followed: the log holds
     /// every later event from within the window (`since`); false means it must reload.
     static func isReplayable(after: Int64, since cutoff: String, in sql: any SQLDatabase) async throws -> Bool {
-        let latest = try await sql.select().column(SQLFunction("max", args: SQLColumn("sequence")), as: "n").from("event_log").first()?
-            .decode(column: "n", as: Int64?.self) ?? 0
-        guard after < latest else { return true }
+        guard after < (try await latestSequence(in: sql)) else { return true }
         let first = try await sql.select().column(SQLFunction("min", args: SQLColumn("sequence")), as: "n").from("event_log")
             .where("occurred_at", .greaterThanOrEqual, SQLBind(cutoff)).first()?.decode(column: "n", as: Int64?.self)
         guard let first else { return false }
         return after + 1 >= first
+    }
+
+    /// The last sequence number written (0 for an empty log).
+    static func latestSequence(in sql: any SQLDatabase) async throws -> Int64 {
+        try await sql.select().column(SQLFunction("max", args: SQLColumn("sequence")), as: "latest").from("event_log").first()?
+            .decode(column: "latest", as: Int64?.self) ?? 0
+    }
+
+    /// Events after a sequence number, oldest first, as the stream sends them.
+    static func events(after sequence: Int64, limit: Int, in sql: any SQLDatabase) async throws -> [StreamEvent] {
+        try await sql.select().columns("sequence", "type", "occurred_at", "subject_kind", "subject_id", "payload").from("event_log")
+            .where("sequence", .greaterThan, SQLBind(sequence)).orderBy("sequence").limit(limit).all()
+            .map { row in
+                let kind = try row.decode(column: "subject_kind", as: String.self)
+                let subject = try row.decode(column: "subject_id", as: String.self)
+                let payload = try row.decode(column: "payload", as: String.self)
+                var dealID: String?
+                if kind == "deal" {
+                    dealID = subject
+                } else if case .object(let fields) = JSONText.value(payload), case .string(let id) = fields["deal_id"] {
+                    dealID = id
+                }
+                return StreamEvent(sequence: try row.decode(column: "sequence", as: Int64.self), type: try row.decode(column: "type", as: String.self),
+                                   occurredAt: try row.decode(column: "occurred_at", as: String.self), subjectKind: kind, subjectID: subject, data: payload, dealID: dealID)
+            }
     }
 }

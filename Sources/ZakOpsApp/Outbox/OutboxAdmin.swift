@@ -77,9 +77,7 @@ public struct OutboxAdmin: Sendable {
     public func status() async throws -> Status {
         let paused = try await RuntimeSwitches(database: database).isOn(.outboxPaused)
         return try await database.read { sql in
-            let oldest = try await sql.select().column(SQLFunction("min", args: SQLColumn("created_at")), as: "oldest").from("outbox")
-                .where("status", .equal, SQLBind(OutboxRow.Status.pending.rawValue)).first()?.decode(column: "oldest", as: String?.self)
-            return Status(paused: paused, counts: try await OutboxRepository.counts(in: sql), oldestPendingAt: oldest)
+            Status(paused: paused, counts: try await OutboxRepository.counts(in: sql), oldestPendingAt: try await OutboxRepository.oldestPending(in: sql))
         }
     }
 
@@ -100,17 +98,8 @@ public struct OutboxAdmin: Sendable {
     public func dead(consumer: String?, eventType: String?, limit: Int, cursor: String?) async throws -> DeadPage {
         let after = try cursor.map(Self.decodeCursor)
         let rows = try await database.read { sql in
-            var select = sql.select().columns(OutboxRow.columns.map { SQLColumn($0) }).from("outbox")
-                .where("status", .equal, SQLBind(OutboxRow.Status.dead.rawValue))
-            if let consumer { select = select.where("consumer", .equal, SQLBind(consumer)) }
-            if let eventType { select = select.where("event_type", .equal, SQLBind(eventType)) }
-            if let after {
-                select = select.where { group in
-                    group.where("created_at", .greaterThan, SQLBind(after.time))
-                        .orWhere { $0.where("created_at", .equal, SQLBind(after.time)).where("id", .greaterThan, SQLBind(after.id)) }
-                }
-            }
-            return try await select.orderBy("created_at").orderBy("id").limit(KeysetPage<DeadLetter, String>.fetchLimit(limit)).all().map(OutboxRow.init(row:))
+            try await OutboxRepository.dead(consumer: consumer, eventType: eventType, after: after,
+                                            limit: KeysetPage<DeadLetter, String>.fetchLimit(limit), in: sql)
         }
         // Dead rows have no sequence number: the key is (created_at, id).
         let page = KeysetPage(rows: rows, limit: limit, key: { Base64URL.encode(Data("\($0.createdAt)|\($0.id)".utf8)) }, item: DeadLetter.init)
@@ -118,29 +107,16 @@ public struct OutboxAdmin: Sendable {
     }
 
     public func stats() async throws -> Stats {
-        try await database.read { sql in
-            let groups = try await sql.select().column("consumer").column("event_type")
-                .column(SQLFunction("count", args: SQLLiteral.all), as: "n").column(SQLFunction("min", args: SQLColumn("created_at")), as: "oldest")
-                .from("outbox").where("status", .equal, SQLBind(OutboxRow.Status.dead.rawValue))
-                .groupBy("consumer").groupBy("event_type").orderBy("consumer").orderBy("event_type").all()
-                .map { row in
-                    StatsGroup(consumer: try row.decode(column: "consumer", as: String.self), eventType: try row.decode(column: "event_type", as: String.self),
-                               count: try row.decode(column: "n", as: Int.self), oldestCreatedAt: try row.decode(column: "oldest", as: String.self))
-                }
-            return Stats(total: groups.reduce(0) { $0 + $1.count }, groups: groups)
+        let groups = try await database.read { sql in try await OutboxRepository.deadGroups(in: sql) }.map { group in
+            StatsGroup(consumer: group.consumer, eventType: group.eventType, count: group.count, oldestCreatedAt: group.oldest)
         }
+        return Stats(total: groups.reduce(0) { $0 + $1.count }, groups: groups)
     }
 
     /// Dead rows back to pending, due now, attempts from zero (one by id, or by filter, or all).
     func retry(id: String?, consumer: String?, eventType: String?, by change: ChangeContext) async throws -> Int {
         try await database.transaction { sql in
-            var update = sql.update("outbox").set("status", to: SQLBind(OutboxRow.Status.pending.rawValue)).set("attempts", to: SQLBind(0))
-                .set("next_attempt_at", to: SQLBind(Timestamp.string(from: change.time)))
-                .where("status", .equal, SQLBind(OutboxRow.Status.dead.rawValue))
-            if let id { update = update.where("id", .equal, SQLBind(id)) }
-            if let consumer { update = update.where("consumer", .equal, SQLBind(consumer)) }
-            if let eventType { update = update.where("event_type", .equal, SQLBind(eventType)) }
-            let count = try await update.returning("id").all().count
+            let count = try await OutboxRepository.requeueDead(id: id, consumer: consumer, eventType: eventType, at: change.time, in: sql)
             var changes = ["count": FieldChange(before: nil, after: .number(Double(count)))]
             if let consumer { changes["consumer"] = FieldChange(before: nil, after: .string(consumer)) }
             if let eventType { changes["event_type"] = FieldChange(before: nil, after: .string(eventType)) }
@@ -156,9 +132,7 @@ public struct OutboxAdmin: Sendable {
     /// Deletes one dead row; false if there is no such dead row.
     func delete(_ id: String, by change: ChangeContext) async throws -> Bool {
         try await database.transaction { sql in
-            let deleted = try await sql.delete(from: "outbox").where("id", .equal, SQLBind(id))
-                .where("status", .equal, SQLBind(OutboxRow.Status.dead.rawValue)).returning("id").all()
-            guard !deleted.isEmpty else { return false }
+            guard try await OutboxRepository.deleteDead(id: id, in: sql) else { return false }
             try await AuditLog.record(action: "dlq.deleted", targetKind: "outbox", targetID: id, changes: [:], context: change, in: sql)
             return true
         }
@@ -167,12 +141,11 @@ public struct OutboxAdmin: Sendable {
     /// Deletes dead rows created before `date`; returns how many.
     func purge(olderThan date: Date, by change: ChangeContext) async throws -> Int {
         try await database.transaction { sql in
-            let rows = try await sql.delete(from: "outbox").where("status", .equal, SQLBind(OutboxRow.Status.dead.rawValue))
-                .where("created_at", .lessThan, SQLBind(Timestamp.string(from: date))).returning("id").all()
+            let count = try await OutboxRepository.purgeDead(createdBefore: date, in: sql)
             try await AuditLog.record(action: "dlq.purged", targetKind: "outbox", targetID: "dlq",
                                       changes: ["older_than": FieldChange(before: nil, after: .string(Timestamp.string(from: date))),
-                                                "count": FieldChange(before: nil, after: .number(Double(rows.count)))], context: change, in: sql)
-            return rows.count
+                                                "count": FieldChange(before: nil, after: .number(Double(count)))], context: change, in: sql)
+            return count
         }
     }
 

@@ -112,4 +112,61 @@ enum OutboxRepository {
         try await sql.delete(from: "outbox").where("consumer", .equal, SQLBind(consumer))
             .where("status", .equal, SQLBind(OutboxRow.Status.pending.rawValue)).run()
     }
+
+    /// When the oldest pending row was created (nil: none pending).
+    static func oldestPending(in sql: any SQLDatabase) async throws -> String? {
+        try await sql.select().column(SQLFunction("min", args: SQLColumn("created_at")), as: "oldest").from("outbox")
+            .where("status", .equal, SQLBind(OutboxRow.Status.pending.rawValue)).first()?.decode(column: "oldest", as: String?.self)
+    }
+
+    /// Dead rows in creation order after the (created_at, id) key, at most `limit`.
+    static func dead(consumer: String?, eventType: String?, after: (time: String, id: String)?, limit: Int, in sql: any SQLDatabase) async throws -> [OutboxRow] {
+        var select = sql.select().columns(OutboxRow.columns.map { SQLColumn($0) }).from("outbox")
+            .where("status", .equal, SQLBind(OutboxRow.Status.dead.rawValue))
+        if let consumer { select = select.where("consumer", .equal, SQLBind(consumer)) }
+        if let eventType { select = select.where("event_type", .equal, SQLBind(eventType)) }
+        if let after {
+            select = select.where { group in
+                group.where("created_at", .greaterThan, SQLBind(after.time))
+                    .orWhere { $0.where("created_at", .equal, SQLBind(after.time)).where("id", .greaterThan, SQLBind(after.id)) }
+            }
+        }
+        return try await select.orderBy("created_at").orderBy("id").limit(limit).all().map(OutboxRow.init(row:))
+    }
+
+    /// Dead rows counted by consumer and event type, with the oldest creation time of each.
+    static func deadGroups(in sql: any SQLDatabase) async throws -> [(consumer: String, eventType: String, count: Int, oldest: String)] {
+        try await sql.select().column("consumer").column("event_type")
+            .column(SQLFunction("count", args: SQLLiteral.all), as: "n").column(SQLFunction("min", args: SQLColumn("created_at")), as: "oldest")
+            .from("outbox").where("status", .equal, SQLBind(OutboxRow.Status.dead.rawValue))
+            .groupBy("consumer").groupBy("event_type").orderBy("consumer").orderBy("event_type").all()
+            .map { row in
+                (try row.decode(column: "consumer", as: String.self), try row.decode(column: "event_type", as: String.self),
+                 try row.decode(column: "n", as: Int.self), try row.decode(column: "oldest", as: String.self))
+            }
+    }
+
+    /// Dead rows back to pending, due at `time`, attempts from zero (one by id, or by filter,
+    /// or all); returns how many.
+    static func requeueDead(id: String?, consumer: String?, eventType: String?, at time: Date, in sql: any SQLDatabase) async throws -> Int {
+        var update = sql.update("outbox").set("status", to: SQLBind(OutboxRow.Status.pending.rawValue)).set("attempts", to: SQLBind(0))
+            .set("next_attempt_at", to: SQLBind(Timestamp.string(from: time)))
+            .where("status", .equal, SQLBind(OutboxRow.Status.dead.rawValue))
+        if let id { update = update.where("id", .equal, SQLBind(id)) }
+        if let consumer { update = update.where("consumer", .equal, SQLBind(consumer)) }
+        if let eventType { update = update.where("event_type", .equal, SQLBind(eventType)) }
+        return try await update.returning("id").all().count
+    }
+
+    /// Deletes one dead row; false if there is no such dead row.
+    static func deleteDead(id: String, in sql: any SQLDatabase) async throws -> Bool {
+        try await !sql.delete(from: "outbox").where("id", .equal, SQLBind(id))
+            .where("status", .equal, SQLBind(OutboxRow.Status.dead.rawValue)).returning("id").all().isEmpty
+    }
+
+    /// Deletes dead rows created before `date`; returns how many.
+    static func purgeDead(createdBefore date: Date, in sql: any SQLDatabase) async throws -> Int {
+        try await sql.delete(from: "outbox").where("status", .equal, SQLBind(OutboxRow.Status.dead.rawValue))
+            .where("created_at", .lessThan, SQLBind(Timestamp.string(from: date))).returning("id").all().count
+    }
 }

@@ -58,28 +58,13 @@ struct LoginBackoff: Sendable {
         let stamp = Timestamp.string(from: now)
         let subject = Self.subject(email)
         return try await database.transaction { sql in
-            // Row lock on PostgreSQL; SQLite's single writer already serializes this.
-            let row = try await sql.select().columns("failures", "locked_until").from("login_failures")
-                .where("subject_hash", .equal, SQLBind(subject)).for(.update).first()
-            if let text = try row?.decode(column: "locked_until", as: String?.self), let until = Timestamp.date(from: text), until > now {
+            if let text = try await LoginFailureRepository.lockedUntil(subject: subject, in: sql), let until = Timestamp.date(from: text), until > now {
                 return .delayed(seconds: max(1, Int(until.timeIntervalSince(now).rounded(.up))))
             }
-            // Concurrent first attempts may both find no row: the upsert counts both.
-            let failures = try await sql.insert(into: "login_failures")
-                .columns("subject_hash", "failures", "last_failure_at", "locked_until")
-                .values(SQLBind(subject), SQLBind(1), SQLBind(stamp), SQLBind(String?.none))
-                .onConflict(with: ["subject_hash"]) { update in
-                    update.set("failures", to: SQLBinaryExpression(SQLColumn("failures", table: "login_failures"), .add, SQLLiteral.numeric("1")))
-                        .set("last_failure_at", to: SQLBind(stamp))
-                }
-                .returning("failures")
-                .first(decodingColumn: "failures", as: Int.self) ?? 1
+            let failures = try await LoginFailureRepository.countFailure(subject: subject, at: stamp, in: sql)
             let delay = Self.delay(afterFailures: failures)
             if let delay {
-                try await sql.update("login_failures")
-                    .set("locked_until", to: SQLBind(Timestamp.string(from: now.addingTimeInterval(delay))))
-                    .where("subject_hash", .equal, SQLBind(subject))
-                    .run()
+                try await LoginFailureRepository.delay(subject: subject, until: Timestamp.string(from: now.addingTimeInterval(delay)), in: sql)
             }
             return .admitted(startedDelay: delay)
         }
@@ -89,7 +74,7 @@ struct LoginBackoff: Sendable {
     func clear(email: String) async throws {
         guard enabled else { return }
         try await database.autocommit { sql in
-            try await sql.delete(from: "login_failures").where("subject_hash", .equal, SQLBind(Self.subject(email))).run()
+            try await LoginFailureRepository.clear(subject: Self.subject(email), in: sql)
         }
     }
 }
