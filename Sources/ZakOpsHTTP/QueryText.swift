@@ -18,7 +18,7 @@ public enum QueryText {
         func allows(_ character: Character) -> Bool {
             guard character.isASCII else { return false }
             switch self {
-            case .printable: return !character.isWhitespace && character.asciiValue! >= 0x20 && character.asciiValue! != 0x7F
+            case .printable: return !character.isWhitespace && character.asciiValue! >= 0x20
             case .filterName: return character.isLetter || character.isNumber || "._:-*".contains(character)
             case .eventType: return character.isLowercase || character == "." || character == "_"
             }

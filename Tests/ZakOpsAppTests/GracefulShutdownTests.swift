@@ -16,7 +16,7 @@ struct GracefulShutdownTests {
     func inFlightFinishes() async throws {
         let location = try await TestDatabase.fresh()
         var settings = TestServer.settings(database: location)
-        settings.httpPort = ZakOpsProcess.freePort()
+        settings.httpPort = try await ZakOpsProcess.freePort()
         let sink = CapturingLogSink()
         let logger = Bootstrap.logger(for: settings, sink: sink)
         try await Database.withOpened(location, poolSize: 1, deadline: .seconds(10), logger: logger) { database in

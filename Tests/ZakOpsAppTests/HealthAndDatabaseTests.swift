@@ -32,10 +32,10 @@ struct HealthAndDatabaseTests {
     }
 
     /// A PostgreSQL URL with a generated user and password pointing at a port nothing listens on.
-    static func unreachablePostgres() -> (DatabaseLocation, [String: String]) {
+    static func unreachablePostgres() async throws -> (DatabaseLocation, [String: String]) {
         let user = "u" + RandomToken.base32(RandomToken.bytes(6))
         let password = "p" + RandomToken.base32(RandomToken.bytes(12))
-        let port = ZakOpsProcess.freePort()
+        let port = try await ZakOpsProcess.freePort()
         let location = DatabaseLocation.postgres(PostgresLocation(
             host: "127.0.0.1", port: port, username: user, password: Secret(password),
             database: "zakops_missing", tls: .disable, tlsExplicit: true
@@ -46,7 +46,7 @@ struct HealthAndDatabaseTests {
 
     @Test("with PostgreSQL unreachable, answers are 503 and leak no connection detail, not even to the log")
     func unreachable() async throws {
-        let (location, secrets) = Self.unreachablePostgres()
+        let (location, secrets) = try await Self.unreachablePostgres()
         try await TestServer.run(location: location, migrate: false, configure: { $0.databaseTimeout = .seconds(2) }) { server in
             try await server.client.execute(uri: "/health/ready", method: .get) { response in
                 #expect(response.status == .serviceUnavailable)
@@ -67,7 +67,7 @@ struct HealthAndDatabaseTests {
 
     @Test("a real query against an unreachable PostgreSQL becomes StoreError.unavailable")
     func realQueryUnavailable() async throws {
-        let (location, _) = Self.unreachablePostgres()
+        let (location, _) = try await Self.unreachablePostgres()
         let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
         let error = await #expect(throws: StoreError.self) {
             try await Database.withOpened(location, poolSize: 1, deadline: .seconds(2), logger: logger) { database in
@@ -119,6 +119,7 @@ struct HealthAndDatabaseTests {
     @Test("database settings: SQLite folder 0700 and file 0600, WAL and foreign keys on")
     func sqliteFiles() async throws {
         guard TestDatabase.backend == .sqlite else { return }
+        try await TestSlots.enter("a test database")
         let folder = try TemporaryFolder.make().appendingPathComponent("data")
         let path = folder.appendingPathComponent("zakops.sqlite").path
         let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })

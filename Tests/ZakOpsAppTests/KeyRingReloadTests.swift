@@ -30,7 +30,7 @@ struct KeyRingReloadTests {
         let second = TestSecrets.sessionSecret()
         try first.write(to: currentFile, atomically: true, encoding: .utf8)
         try TestSecrets.sessionSecret().write(to: previousFile, atomically: true, encoding: .utf8)
-        let port = ZakOpsProcess.freePort()
+        let port = try await ZakOpsProcess.freePort()
         let env = [
             "DATABASE_URL": TestDatabase.url(location), "HTTP_PORT": String(port), "PASSWORD_HASH_COST": "10",
             "SESSION_SECRET_FILE": currentFile.path, "SESSION_SECRET_PREVIOUS_FILE": previousFile.path,

@@ -38,7 +38,7 @@ struct OutboxCrashTests {
             }
             #expect(expected.count == 60)
 
-            let port = ZakOpsProcess.freePort()
+            let port = try await ZakOpsProcess.freePort()
             let environment = [
                 "DATABASE_URL": TestDatabase.url(location), "HTTP_PORT": String(port), "LOG_LEVEL": "warning",
                 "WEBHOOK_ALLOW_PRIVATE": "true", "OUTBOX_BATCH_SIZE": "10", "OUTBOX_LEASE_SECONDS": "5", "OUTBOX_POLL_INTERVAL_MS": "50",

@@ -114,9 +114,11 @@ struct RateLimitTests {
         }) { server in
             func guess() -> HTTPFields { [.authorization: "Bearer zk_" + RandomToken.base32(RandomToken.bytes(32))] }
             func madeUpCookie() -> HTTPFields { [.cookie: "\(SessionCookieName.value)=" + RandomToken.base32(RandomToken.bytes(32))] }
-            // 60 refused credentials (30 keys, 30 cookies) use up this address's budget...
+            // A cookie too long to be a token is refused like one naming no session.
+            func overlongCookie() -> HTTPFields { [.cookie: "\(SessionCookieName.value)=" + String(repeating: "A", count: 200)] }
+            // 60 refused credentials (keys, cookies, over-long cookies) use up this address's budget...
             for attempt in 1...60 {
-                let headers = attempt.isMultiple(of: 2) ? guess() : madeUpCookie()
+                let headers = attempt % 3 == 0 ? guess() : (attempt % 3 == 1 ? madeUpCookie() : overlongCookie())
                 let status = try await server.client.execute(uri: "/api/deals", method: .get, headers: headers).status
                 #expect(status == .unauthorized)
             }
@@ -127,10 +129,18 @@ struct RateLimitTests {
                 let path = attempt.isMultiple(of: 3) ? "/openapi.json" : "/api/deals"
                 #expect(try await server.client.execute(uri: path, method: .get, headers: headers).status == .tooManyRequests)
             }
+            // Unsafe auth routes too: a made-up key on logout is refused before any lookup.
+            var logout = guess()
+            logout[.contentType] = "application/json"
+            #expect(try await server.client.execute(uri: "/api/auth/logout", method: .post, headers: logout).status == .tooManyRequests)
             #expect(server.database.leases == before, "refused requests reached the database")
             // Health checks answer whatever credential they carry, and never query for it.
             let health = server.database.leases
             for _ in 1...20 { #expect(try await server.client.execute(uri: "/health/live", method: .get, headers: guess()).status == .ok) }
+            // However the path is spelled: the router and both middlewares agree on what is health.
+            for path in ["//health/live", "/health"] {
+                _ = try await server.client.execute(uri: path, method: .get, headers: guess())
+            }
             #expect(server.database.leases == health)
         }
         // Anonymous requests over the address's /api budget: refused without a query.

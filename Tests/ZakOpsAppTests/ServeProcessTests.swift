@@ -36,7 +36,7 @@ struct ServeProcessTests {
     @Test("the default start creates data/zakops.sqlite and is ready; SIGTERM exits 0")
     func defaultStart() async throws {
         let folder = try TemporaryFolder.make()
-        let port = ZakOpsProcess.freePort()
+        let port = try await ZakOpsProcess.freePort()
         let child = try await ZakOpsProcess(["serve"], environment: ["HTTP_PORT": String(port)], directory: folder)
         try await child.waitUntilListening(port: port)
         let ready = try await RawHTTP.get("/health/ready", port: port)
@@ -52,7 +52,7 @@ struct ServeProcessTests {
     @Test("a safe production start passes preflight and serves")
     func productionStarts() async throws {
         let location = try await Self.migrated()
-        let port = ZakOpsProcess.freePort()
+        let port = try await ZakOpsProcess.freePort()
         let child = try await ZakOpsProcess(["serve"], environment: try Self.productionEnvironment(location: location, port: port))
         try await child.waitUntilListening(port: port)
         let ready = try await RawHTTP.get("/health/ready", port: port)
@@ -76,7 +76,7 @@ struct ServeProcessTests {
     func productionRefuses(index: Int) async throws {
         let (name, value) = Self.unsafe[index]
         let location = try await Self.migrated()
-        let port = ZakOpsProcess.freePort()
+        let port = try await ZakOpsProcess.freePort()
         var environment = try Self.productionEnvironment(location: location, port: port)
         environment[name] = value
         let child = try await ZakOpsProcess(["serve"], environment: environment)
@@ -96,7 +96,7 @@ struct ServeProcessTests {
     @Test("production refuses a session secret read from .env, and a weak one")
     func secretProvenance() async throws {
         let location = try await Self.migrated()
-        var environment = try Self.productionEnvironment(location: location, port: ZakOpsProcess.freePort())
+        var environment = try Self.productionEnvironment(location: location, port: try await ZakOpsProcess.freePort())
         environment["SESSION_SECRET_FILE"] = nil
         let folder = try TemporaryFolder.make()
         try "SESSION_SECRET=\(TestSecrets.sessionSecret())\n".write(to: folder.appendingPathComponent(".env"), atomically: true, encoding: .utf8)
@@ -123,7 +123,7 @@ struct ServeProcessTests {
                     .run()
             }
         }
-        let port = ZakOpsProcess.freePort()
+        let port = try await ZakOpsProcess.freePort()
         let result = try await ZakOpsProcess.run(["serve"], environment: try Self.productionEnvironment(location: location, port: port))
         #expect(result.status != 0)
         #expect(result.stderr.contains("checksum changed: 0001_create_operators"))
@@ -137,7 +137,7 @@ struct ServeProcessTests {
         guard TestDatabase.backend == .sqlite else { return }
         let location = try await TestDatabase.fresh()
         guard case .sqlite(let path) = location else { return }
-        let result = try await ZakOpsProcess.run(["serve"], environment: try Self.productionEnvironment(location: location, port: ZakOpsProcess.freePort()))
+        let result = try await ZakOpsProcess.run(["serve"], environment: try Self.productionEnvironment(location: location, port: try await ZakOpsProcess.freePort()))
         #expect(result.status == 1)
         #expect(result.stderr.contains("the database cannot be reached"))
         #expect(!FileManager.default.fileExists(atPath: path))
@@ -148,7 +148,7 @@ struct ServeProcessTests {
         let location = try await TestDatabase.fresh()
         // An existing but empty database (a production check never creates one).
         try await Database.withOpened(location, poolSize: 1, deadline: .seconds(10), logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })) { _ in }
-        let result = try await ZakOpsProcess.run(["serve"], environment: try Self.productionEnvironment(location: location, port: ZakOpsProcess.freePort()))
+        let result = try await ZakOpsProcess.run(["serve"], environment: try Self.productionEnvironment(location: location, port: try await ZakOpsProcess.freePort()))
         #expect(result.status != 0)
         #expect(result.stderr.contains("pending: 0001_create_operators, 0002_create_settings"))
     }
@@ -156,7 +156,7 @@ struct ServeProcessTests {
     @Test("preflight --json reports every check and exits 1 on a FAIL")
     func preflightJSON() async throws {
         let location = try await Self.migrated()
-        var environment = try Self.productionEnvironment(location: location, port: ZakOpsProcess.freePort())
+        var environment = try Self.productionEnvironment(location: location, port: try await ZakOpsProcess.freePort())
         let good = try await ZakOpsProcess.run(["preflight", "--json"], environment: environment)
         #expect(good.status == 0)
         struct Output: Decodable { let ok: Bool; let checks: [PreflightCheck] }

@@ -56,8 +56,8 @@ struct TLSListenerTests {
         let firstCA = try TestCertificateAuthority(commonName: "ZakOps Test CA 1")
         let secondCA = try TestCertificateAuthority(commonName: "ZakOps Test CA 2")
         let files = try firstCA.writeServerFiles(to: folder)
-        let httpPort = ZakOpsProcess.freePort()
-        let httpsPort = ZakOpsProcess.freePort()
+        let httpPort = try await ZakOpsProcess.freePort()
+        let httpsPort = try await ZakOpsProcess.freePort()
         let location = try await TestDatabase.fresh()
         // A session secret file too: one SIGHUP reloads both the key ring and the certificate.
         let secretFile = folder.appendingPathComponent("session_secret")

@@ -63,7 +63,7 @@ struct UserCommandTests {
     @Test("a development serve on an empty database creates admin@localhost, shows the password on the terminal only, and requires a change")
     func developmentAdmin() async throws {
         let folder = try TemporaryFolder.make()
-        let port = ZakOpsProcess.freePort()
+        let port = try await ZakOpsProcess.freePort()
         let child = try await ZakOpsProcess(["serve"], environment: ["HTTP_PORT": String(port), "PASSWORD_HASH_COST": "10"], directory: folder)
         try await child.waitUntilListening(port: port)
         child.terminate()

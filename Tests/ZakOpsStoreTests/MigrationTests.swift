@@ -90,6 +90,7 @@ struct MigrationTests {
 
     @Test("several pools opening one new SQLite file at once all open it in WAL mode")
     func concurrentOpensOfNewFile() async throws {
+        try await TestSlots.enter("test databases")
         for _ in 0..<5 {
             let path = try TemporaryFolder.make().appendingPathComponent("race.sqlite").path
             let logger = self.logger

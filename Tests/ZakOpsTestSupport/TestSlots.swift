@@ -27,19 +27,24 @@ public enum TestSlots {
         guard let lease else {
             throw TestSetupError("\(what) needs a test slot: give the suite the .serverSlot trait")
         }
-        await lease.enter()
+        try await lease.enter()
     }
 
     /// One test case's claim on a slot: taken at the first `enter`, given back at the end.
     actor Lease {
         private var acquisition: Task<Void, Never>?
+        private var ended = false
 
-        func enter() async {
+        /// Takes the slot at the first call. After the test has ended (a task it left behind)
+        /// it refuses: a slot taken then would never be given back.
+        func enter() async throws {
+            guard !ended else { throw TestSetupError("the test has ended: no server may be started for it") }
             if acquisition == nil { acquisition = Task { await TestSlots.gate.acquire() } }
             await acquisition?.value
         }
 
         func end() async {
+            ended = true
             guard let acquisition else { return }
             await acquisition.value
             await TestSlots.gate.release()

@@ -39,18 +39,19 @@ public struct RateLimitMiddleware: RouterMiddleware {
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         // Segments, not a prefix test: `//api/auth/login` reaches the same handler.
         let segments = request.uri.path.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: true)
-        if segments.first == "health" { return try await next(request, context) }
+        if HealthPath.matches(request.uri.path) { return try await next(request, context) }
         let address = Self.clientKey(context.clientIP)
+        let credential = PresentedCredential(in: request, sessionCookie: sessionCookie)
+        var context = context
+        if let credential {
+            if let reference = credential.reference { context.logger[metadataKey: "credential_ref"] = .string(reference) }
+            // An address whose refused credentials passed the limit: refused before any lookup.
+            try limiter.refuseIfExhausted(api, key: CredentialRefusalLimit.key(address: address), context: context)
+        }
         let outcome: RateLimitOutcome
         if segments.first == "api", segments.count > 1, segments[1] == "auth", ![.get, .head, .options].contains(request.method) {
             outcome = try await limiter.enforce(auth, key: "ip:" + address, context: context)
         } else {
-            let credential = PresentedCredential(in: request, sessionCookie: sessionCookie)
-            var context = context
-            if let credential {
-                context.logger[metadataKey: "credential_ref"] = .string(credential.reference)
-                try limiter.refuseIfExhausted(api, key: CredentialRefusalLimit.key(address: address), context: context)
-            }
             guard segments.first == "api" else { return try await next(request, context) }
             outcome = try await limiter.enforce(api, key: credential?.limitKey ?? "ip:" + address, context: context)
         }

@@ -131,7 +131,9 @@ final class ZakOpsProcess: Sendable {
     /// Picked at random below the kernel's ephemeral range (32768 and up on Linux), where the
     /// suite's other servers (bound to port 0) and its outgoing connections get their ports:
     /// a port from that range could be handed to one of them before the caller binds it.
-    static func freePort() -> Int {
+    /// The test's slot is taken first, so the port is not left unbound while it waits for one.
+    static func freePort() async throws -> Int {
+        try await TestSlots.enter("a port for a zakops child")
         for _ in 0..<200 {
             let port = Int.random(in: 20_000..<32_000)
             if canBind(port) { return port }

@@ -22,20 +22,16 @@ struct AuthenticationMiddleware: RouterMiddleware {
     let clock: any AppClock
     let developmentAdmin: Bool
 
-    /// Routes that must not be authenticated by a cookie (their handlers deal with it).
-    static let sessionFreePaths: Set<String> = [
-        "/api/auth/login", "/api/auth/register", "/api/auth/password/reset/request", "/api/auth/password/reset/confirm",
-    ]
-
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         // Health checks never look at credentials: a probe costs no query, whatever it sends.
-        if request.uri.path.hasPrefix("/health/") { return try await next(request, context) }
+        if HealthPath.matches(request.uri.path) { return try await next(request, context) }
         var context = context
         if let authorization = request.headers[.authorization] {
             context.principal = try await principal(forAuthorization: authorization, context: context)
             context.credentialRefused = context.principal == nil
-        } else if !Self.sessionFreePaths.contains(request.uri.path), let token = SessionCookie.token(in: request) {
-            if let principal = try await sessions.resolve(token: token) {
+        } else if !SessionFreePaths.contains(request.uri.path), SessionCookie.isPresented(in: request) {
+            // A cookie that is not a token's shape is refused like one naming no session.
+            if let token = SessionCookie.token(in: request), let principal = try await sessions.resolve(token: token) {
                 context.principal = principal
                 context.authenticatedByCookie = true
             } else {

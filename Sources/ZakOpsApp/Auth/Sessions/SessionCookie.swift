@@ -16,6 +16,11 @@ enum SessionCookie {
     /// The `Set-Cookie` value that removes the cookie.
     static var expired: String { Self.set("", maxAge: 0) }
 
+    /// Whether the request carries a non-empty session cookie, of whatever shape.
+    static func isPresented(in request: Request) -> Bool {
+        request.cookies[name].map { !$0.value.isEmpty } ?? false
+    }
+
     /// The session token the request carries, if any (Hummingbird's `request.cookies`: the
     /// first one sent; `__Host-` keeps other hosts from planting one beside it).
     static func token(in request: Request) -> String? {
