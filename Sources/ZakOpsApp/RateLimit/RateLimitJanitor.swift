@@ -5,19 +5,19 @@ import SQLKit
 import ZakOpsCore
 import ZakOpsStore
 
-/// Deletes what the limits no longer need, once a minute: counter rows of past windows,
+/// Deletes what the limits no longer need, once a minute (`interval`): counter rows of past windows,
 /// login failures a day old whose delay has ended, and idempotency keys past their 24 hours. This keeps the shared tables as small as the
 /// traffic of the last two minutes, however many addresses or e-mails a sprayer invents.
 struct RateLimitJanitor: Service {
     let database: Database
     let clock: any AppClock
     let logger: Logger
-    static let interval: Duration = .seconds(60)
+    let interval: Duration
 
     func run() async throws {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
-                try await cancelWhenGracefulShutdown { try await Task.sleep(for: Self.interval) }
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
             } catch {
                 return
             }

@@ -112,7 +112,7 @@ public struct AppComponents: Sendable {
     /// (unless `OUTBOX_PROCESSOR=false`) an outbox processor.
     var services: [any Service] {
         var services: [any Service] = database.service.map { [$0] } ?? []
-        services.append(RateLimitJanitor(database: database, clock: clock, logger: logger))
+        services.append(RateLimitJanitor(database: database, clock: clock, logger: logger, interval: settings.rateLimitCleanupInterval))
         if settings.outboxProcessor { services.append(outboxProcessor) }
         services.append(EventFeed(database: database, hub: eventHub, logger: logger,
                                   pollInterval: .milliseconds(settings.ssePollIntervalMilliseconds),

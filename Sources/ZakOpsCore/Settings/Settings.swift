@@ -83,6 +83,9 @@ public struct Settings: Sendable {
     /// The growing delay after repeated failed logins. Only tests turn it off (no setting reads it):
     /// timing tests need many failures against one account.
     public var loginBackoffEnabled: Bool = true
+    /// How often the rate-limit janitor sweeps old counters, failures and idempotency keys. No
+    /// setting reads it: tests that count queries move it out of their way.
+    public var rateLimitCleanupInterval: Duration = .seconds(60)
     public var bodyLimitBytes: Int = 1_048_576
     public var shutdownGrace: Duration = .seconds(25)
     public var logLevel: Logger.Level = .info

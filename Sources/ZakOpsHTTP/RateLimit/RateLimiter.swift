@@ -21,29 +21,30 @@ public struct RateLimiter: Sendable {
 
     /// Counts the request and returns the verdict, without acting on it.
     public func check(_ policy: RateLimitPolicy, key: String) async throws -> RateLimitOutcome {
-        let now = clock.now().timeIntervalSince1970
-        let window = Int64(policy.windowSeconds)
-        let windowStart = Int64(now.rounded(.down)) / window * window
+        let (windowStart, reset) = window(policy)
         let count = try await store.record(key: policy.keyPrefix + key, windowStart: windowStart, windowSeconds: policy.windowSeconds, limit: policy.limit)
-        let reset = max(1, Int((Double(windowStart + window) - now).rounded(.up)))
         return RateLimitOutcome(policy: policy, allowed: count <= policy.limit, remaining: max(0, policy.limit - count), resetSeconds: reset)
+    }
+
+    /// The current window of the policy: when it started (Unix seconds) and the seconds left.
+    private func window(_ policy: RateLimitPolicy) -> (start: Int64, resetSeconds: Int) {
+        let now = clock.now().timeIntervalSince1970
+        let length = Int64(policy.windowSeconds)
+        let start = Int64(now.rounded(.down)) / length * length
+        return (start, max(1, Int((Double(start + length) - now).rounded(.up))))
     }
 
     /// Whether the key is known to be over the policy's limit in the current window (counts
     /// nothing; no round trip to a shared store).
     public func isExhausted(_ policy: RateLimitPolicy, key: String) -> Bool {
-        let window = Int64(policy.windowSeconds)
-        let windowStart = Int64(clock.now().timeIntervalSince1970.rounded(.down)) / window * window
-        return store.isExhausted(key: policy.keyPrefix + key, windowStart: windowStart, limit: policy.limit)
+        store.isExhausted(key: policy.keyPrefix + key, windowStart: window(policy).start, limit: policy.limit)
     }
 
     /// Refuses with 429 at once, as `enforce` does over the limit, when the key is known to be
     /// over it (`isExhausted`); counts nothing.
     public func refuseIfExhausted(_ policy: RateLimitPolicy, key: String, context: AppRequestContext) throws {
         guard isExhausted(policy, key: key) else { return }
-        let window = policy.windowSeconds
-        let now = clock.now().timeIntervalSince1970
-        let reset = max(1, window - Int(now.rounded(.down)) % window)
+        let reset = window(policy).resetSeconds
         throw refusal(policy, headers: RateLimitOutcome(policy: policy, allowed: false, remaining: 0, resetSeconds: reset).headers,
                       resetSeconds: reset, context: context)
     }

@@ -29,9 +29,9 @@ struct AuthenticationMiddleware: RouterMiddleware {
         if let authorization = request.headers[.authorization] {
             context.principal = try await principal(forAuthorization: authorization, context: context)
             context.credentialRefused = context.principal == nil
-        } else if !SessionFreePaths.contains(request.uri.path), SessionCookie.isPresented(in: request) {
+        } else if !SessionFreePaths.contains(request.uri.path), let cookie = SessionCookie.value(in: request) {
             // A cookie that is not a token's shape is refused like one naming no session.
-            if let token = SessionCookie.token(in: request), let principal = try await sessions.resolve(token: token) {
+            if let token = SessionCookie.token(cookie), let principal = try await sessions.resolve(token: token) {
                 context.principal = principal
                 context.authenticatedByCookie = true
             } else {

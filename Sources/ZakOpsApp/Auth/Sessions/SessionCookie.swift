@@ -16,15 +16,21 @@ enum SessionCookie {
     /// The `Set-Cookie` value that removes the cookie.
     static var expired: String { Self.set("", maxAge: 0) }
 
-    /// Whether the request carries a non-empty session cookie, of whatever shape.
-    static func isPresented(in request: Request) -> Bool {
-        request.cookies[name].map { !$0.value.isEmpty } ?? false
+    /// The non-empty session cookie the request carries, of whatever shape (Hummingbird's
+    /// `request.cookies`: the first one sent; `__Host-` keeps other hosts from planting one
+    /// beside it).
+    static func value(in request: Request) -> String? {
+        guard let value = request.cookies[name]?.value, !value.isEmpty else { return nil }
+        return value
     }
 
-    /// The session token the request carries, if any (Hummingbird's `request.cookies`: the
-    /// first one sent; `__Host-` keeps other hosts from planting one beside it).
+    /// `value` if it has a session token's shape (at most 128 bytes).
+    static func token(_ value: String) -> String? {
+        value.utf8.count <= 128 ? value : nil
+    }
+
+    /// The session token the request carries, if any.
     static func token(in request: Request) -> String? {
-        guard let value = request.cookies[name]?.value, !value.isEmpty, value.utf8.count <= 128 else { return nil }
-        return value
+        value(in: request).flatMap(token)
     }
 }
