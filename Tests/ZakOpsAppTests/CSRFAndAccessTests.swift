@@ -104,9 +104,9 @@ struct CSRFAndAccessTests {
             let admin = try await server.login(try await server.createOperator(role: .admin))
             let (id, key) = try await Self.createServiceAccount(server, admin: admin, role: .operator)
             #expect(try await server.client.execute(uri: "/api/auth/me", method: .get, headers: [.authorization: "Bearer \(key)"]).status == .ok)
-            try await server.database.transaction { sql in
-                try await sql.update("service_accounts").set("is_active", to: SQLBind(false)).where("id", .equal, SQLBind(id)).run()
-            }
+            // Disabled through this instance: refused at the next request, cached or not.
+            let disable = try await server.client.execute(uri: "/api/admin/service-accounts/\(id)/disable", method: .post, headers: admin.headers(json: false))
+            #expect(disable.status == .noContent)
             let disabled = try await server.client.execute(uri: "/api/auth/me", method: .get, headers: [.authorization: "Bearer \(key)"])
             let unknown = try await server.client.execute(uri: "/api/auth/me", method: .get, headers: [.authorization: "Bearer zk_" + RandomToken.base32(RandomToken.bytes(32))])
             #expect(disabled.status == .unauthorized && unknown.status == .unauthorized)

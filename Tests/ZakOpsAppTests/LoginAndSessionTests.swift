@@ -202,8 +202,7 @@ struct LoginAndSessionTests {
             // The password changes between the login's verification and its session insert.
             let changed = try await TestServer.hasher.hash(TestServer.password())
             try await server.database.transaction { sql in try await OperatorRepository.setPassword(account.id, hash: changed, now: Date(), in: sql) }
-            let sessions = SessionService(database: server.database, clock: server.clock, maxAge: .seconds(86_400), idleTimeout: .seconds(3_600),
-                                          logger: Logger(label: "test"))
+            let sessions = server.components.sessions
             #expect(try await sessions.create(operatorID: account.id, verifiedHash: stale, clientIP: nil, userAgent: nil)?.token == nil)
             #expect(try await server.count("sessions") == 0)
         }

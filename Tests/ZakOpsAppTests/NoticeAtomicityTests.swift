@@ -78,6 +78,7 @@ struct NoticeAtomicityTests {
             let token = Base64URL.encode(Data(RandomToken.bytes(32)))
             let resets = PasswordResetService(database: server.database, hasher: TestServer.hasher, mailer: FileMailer(folder: server.mailFolder.path),
                                               clock: server.clock, backoff: LoginBackoff(database: server.database, clock: server.clock, enabled: false),
+                                              credentials: server.components.credentials,
                                               publicBaseURL: "http://127.0.0.1", logger: Logger(label: "test"))
             #expect(try await resets.replaceToken(operatorID: account.id, tokenHash: Digest.sha256Hex(token), requestedAt: server.clock.now(), link: nil))
             let body = try JSONSerialization.data(withJSONObject: ["token": token, "new_password": TestServer.password()])

@@ -15,8 +15,6 @@ struct EventStreamController: Sendable {
     let sessions: SessionService
     let serviceAccounts: ServiceAccountService
     let replayWindow: TimeInterval
-    /// Heartbeat checks shared by the streams of one credential.
-    let rechecks = CredentialRecheck()
     /// What a client told to fall back polls at, in milliseconds.
     static let pollInterval = 5_000
 
@@ -191,18 +189,18 @@ struct EventStreamController: Sendable {
         ByteBuffer(string: "id: \(event.sequence)\nevent: \(event.type)\ndata: \(event.data)\n\n")
     }
 
-    /// Checks the request's credential again (nil once revoked, expired or disabled), sharing
-    /// the check with the other streams of the same credential.
+    /// Checks the request's credential again (nil once revoked, expired or disabled). Through
+    /// the credential cache, like every request: the streams of one credential share one
+    /// lookup per heartbeat.
     private func credentialCheck(_ request: Request, _ context: AppRequestContext) -> @Sendable () async throws -> Principal? {
-        let sessions = self.sessions, accounts = self.serviceAccounts, clock = self.clock, rechecks = self.rechecks
+        let sessions = self.sessions, accounts = self.serviceAccounts, clock = self.clock
         if let authorization = request.headers[.authorization] {
             // The middleware let the request in with this key, so the header is well formed.
             let hash = BearerKey.hash(authorization: authorization) ?? ""
-            return { try await rechecks.principal(for: "key:" + hash) { try await accounts.principal(keyHash: hash, now: clock.now()) } }
+            return { try await accounts.principal(keyHash: hash, now: clock.now()) }
         }
         if context.authenticatedByCookie, let token = SessionCookie.token(in: request) {
-            let key = "session:" + Digest.sha256Hex(token)
-            return { try await rechecks.principal(for: key) { try await sessions.resolve(token: token) } }
+            return { try await sessions.resolve(token: token) }
         }
         let principal = context.principal
         return { principal }

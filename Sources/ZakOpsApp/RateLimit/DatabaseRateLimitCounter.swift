@@ -3,24 +3,34 @@ import ZakOpsCore
 import ZakOpsHTTP
 import ZakOpsStore
 
-/// The rate-limit counts every instance shares, in the database: one atomic upsert
-/// (`INSERT … ON CONFLICT DO UPDATE … RETURNING`) per block of positions that
-/// `SharedRateLimitStore` reserves.
+/// The rate-limit counts every instance shares, in the database, one row per key and bucket
+/// (`window_start` is the bucket's start): per block of positions that `SharedRateLimitStore`
+/// reserves, one atomic upsert (`INSERT … ON CONFLICT DO UPDATE … RETURNING`) into the current
+/// bucket and one sum of the window's older buckets. The older buckets no longer change (late
+/// requests count in the newest bucket), so the two statements need no transaction.
 struct DatabaseRateLimitCounter: SharedRateLimitCounter {
     let database: Database
 
-    func add(_ amount: Int, key: String, windowStart: Int64) async throws -> Int {
+    func add(_ amount: Int, key: String, window: RateWindow) async throws -> Int {
         // Long keys (an attacker's made-up address text) are stored hashed.
         let bucket = key.utf8.count > 120 ? "h:" + Digest.sha256Hex(key) : key
         return try await database.autocommit { sql in
-            try await sql.insert(into: "rate_limit_counters")
+            let current = try await sql.insert(into: "rate_limit_counters")
                 .columns("bucket", "window_start", "hits")
-                .values(SQLBind(bucket), SQLBind(windowStart), SQLBind(amount))
+                .values(SQLBind(bucket), SQLBind(window.bucket), SQLBind(amount))
                 .onConflict(with: ["bucket", "window_start"]) { update in
                     update.set("hits", to: SQLBinaryExpression(SQLColumn("hits", table: "rate_limit_counters"), .add, SQLBind(amount)))
                 }
                 .returning("hits")
                 .first(decodingColumn: "hits", as: Int.self) ?? amount
+            let older = try await sql.select()
+                .column(SQLFunction("COALESCE", args: SQLFunction("SUM", args: SQLColumn("hits")), SQLLiteral.numeric("0")), as: "older")
+                .from("rate_limit_counters")
+                .where("bucket", .equal, SQLBind(bucket))
+                .where("window_start", .greaterThanOrEqual, SQLBind(window.oldestBucket))
+                .where("window_start", .lessThan, SQLBind(window.bucket))
+                .first(decodingColumn: "older", as: Int.self) ?? 0
+            return current + older
         }
     }
 }

@@ -22,6 +22,10 @@ public struct AppComponents: Sendable {
     public let rateLimitStore: any RateLimitStore
     /// This process's SSE subscribers (one hub for every listener).
     let eventHub: EventHub
+    /// Sessions and API keys answered from memory for `AUTH_CACHE_SECONDS`.
+    let credentials: CredentialCache
+    /// Sessions' last-seen and keys' last-used times, written after the response.
+    let lastSeen: LastSeenRecorder
 
     /// - Parameters:
     ///   - clock, mailer, hasher: tests pass a manual clock, a mailer in a temporary folder and a
@@ -38,6 +42,8 @@ public struct AppComponents: Sendable {
         // writes at once.
         self.mailer = mailer ?? OutboxMailer(database: database, clock: clock)
         self.hasher = hasher ?? PasswordHasher(cost: settings.passwordHashCost)
+        credentials = CredentialCache(ttl: settings.authCacheTTL, maxEntries: settings.authCacheMaxEntries)
+        lastSeen = LastSeenRecorder(database: database, logger: logger)
         eventHub = EventHub(limits: .init(perUser: settings.sseMaxConnectionsPerUser, perInstance: settings.sseMaxConnections,
                                           bufferSize: settings.sseBufferEvents))
         switch settings.database {
@@ -56,7 +62,8 @@ public struct AppComponents: Sendable {
     }
 
     var sessions: SessionService {
-        SessionService(database: database, clock: clock, maxAge: settings.sessionMaxAge, idleTimeout: settings.sessionIdleTimeout, logger: logger)
+        SessionService(database: database, clock: clock, maxAge: settings.sessionMaxAge, idleTimeout: settings.sessionIdleTimeout,
+                       credentials: credentials, lastSeen: lastSeen, logger: logger)
     }
 
     var auth: AuthService {
@@ -68,7 +75,7 @@ public struct AppComponents: Sendable {
     }
 
     var passwordResets: PasswordResetService {
-        PasswordResetService(database: database, hasher: hasher, mailer: mailer, clock: clock, backoff: backoff,
+        PasswordResetService(database: database, hasher: hasher, mailer: mailer, clock: clock, backoff: backoff, credentials: credentials,
                              publicBaseURL: publicBaseURL, logger: logger)
     }
 
@@ -78,6 +85,11 @@ public struct AppComponents: Sendable {
 
     var actions: ActionService {
         ActionService(database: database, approvalTTL: TimeInterval(settings.actionApprovalTTL.components.seconds))
+    }
+
+    /// Service accounts, with the key cache of the request path.
+    var serviceAccounts: ServiceAccountService {
+        ServiceAccountService(database: database, credentials: credentials, lastSeen: lastSeen)
     }
 
     var limiter: RateLimiter { RateLimiter(store: rateLimitStore, clock: clock) }
@@ -112,6 +124,7 @@ public struct AppComponents: Sendable {
     /// (unless `OUTBOX_PROCESSOR=false`) an outbox processor.
     var services: [any Service] {
         var services: [any Service] = database.service.map { [$0] } ?? []
+        services.append(lastSeen)
         services.append(RateLimitJanitor(database: database, clock: clock, logger: logger, interval: settings.rateLimitCleanupInterval))
         if settings.outboxProcessor { services.append(outboxProcessor) }
         services.append(EventFeed(database: database, hub: eventHub, logger: logger,
@@ -188,7 +201,7 @@ public func buildRouter(
                    sessionMaxAge: Int(components.settings.sessionMaxAge.components.seconds),
                    accountLimit: components.settings.rateLimitEnabled ? (components.limiter, components.loginAccountPolicy) : nil)
         .register(on: routes)
-    AdminServiceAccountController(service: ServiceAccountService(database: components.database), clock: components.clock)
+    AdminServiceAccountController(service: components.serviceAccounts, clock: components.clock)
         .register(on: routes)
     PasswordResetController(service: components.passwordResets, clock: components.clock).register(on: routes)
     TOTPController(service: components.totp).register(on: routes)
@@ -199,7 +212,7 @@ public func buildRouter(
     WebhooksController(service: WebhookService(database: components.database), clock: components.clock, policy: components.webhookPolicy).register(on: routes)
     OutboxAdminController(admin: OutboxAdmin(database: components.database), clock: components.clock).register(on: routes)
     EventStreamController(database: components.database, hub: components.eventHub, clock: components.clock, sessions: components.sessions,
-                          serviceAccounts: ServiceAccountService(database: components.database),
+                          serviceAccounts: components.serviceAccounts,
                           replayWindow: TimeInterval(components.settings.sseReplayHours * 3600)).register(on: routes)
     RegistrationController(operators: OperatorAdmin(database: components.database), hasher: components.hasher, clock: components.clock,
                            enabled: components.settings.allowRegistration, logger: components.logger).register(on: routes)
@@ -265,7 +278,7 @@ public func buildApplication(
                                                sessionCookie: SessionCookie.name))
     }
     middlewares.append(AuthenticationMiddleware(
-        sessions: components.sessions, serviceAccounts: ServiceAccountService(database: components.database),
+        sessions: components.sessions, serviceAccounts: components.serviceAccounts,
         clock: components.clock, developmentAdmin: !settings.authRequired && !settings.isProduction
     ))
     middlewares.append(CredentialRefusalLimit(limiter: settings.rateLimitEnabled ? components.limiter : nil, api: components.apiPolicy))

@@ -86,6 +86,12 @@ public struct Settings: Sendable {
     /// How often the rate-limit janitor sweeps old counters, failures and idempotency keys. No
     /// setting reads it: tests that count queries move it out of their way.
     public var rateLimitCleanupInterval: Duration = .seconds(60)
+    /// How long a session or API key found in the database is answered from memory
+    /// (`AUTH_CACHE_SECONDS`, 0 to 5; 0 turns the cache off): the longest a revocation made by
+    /// another instance or a `zakops` command can go unnoticed here (docs/decisions.md).
+    public var authCacheTTL: Duration = .seconds(1)
+    /// The most credentials kept in memory (`AUTH_CACHE_MAX_ENTRIES`).
+    public var authCacheMaxEntries: Int = 10_000
     public var bodyLimitBytes: Int = 1_048_576
     public var shutdownGrace: Duration = .seconds(25)
     public var logLevel: Logger.Level = .info

@@ -66,6 +66,9 @@ public struct SettingsLoader: Sendable {
         if let value = try int("RATE_LIMIT_API_PER_MINUTE", in: 1...1_000_000) { settings.rateLimitAPIPerMinute = value }
         if let value = try bool("RATE_LIMIT_ALLOW_HIGHER") { settings.rateLimitAllowHigher = value }
         if let value = try int("RATE_LIMIT_MAX_KEYS", in: 1_000...10_000_000) { settings.rateLimitMaxKeys = value }
+        // At most 5 s: the bound on how long a revoked credential is still honoured elsewhere.
+        if let seconds = try int("AUTH_CACHE_SECONDS", in: 0...5) { settings.authCacheTTL = .seconds(seconds) }
+        if let value = try int("AUTH_CACHE_MAX_ENTRIES", in: 100...1_000_000) { settings.authCacheMaxEntries = value }
         if let limit = try int("HTTP_BODY_LIMIT_BYTES", in: 1024...(64 * 1_048_576)) { settings.bodyLimitBytes = limit }
         if let seconds = try int("SHUTDOWN_GRACE_SECONDS", in: 0...600) { settings.shutdownGrace = .seconds(seconds) }
         if let level = try enumValue("LOG_LEVEL", Logger.Level.self) { settings.logLevel = level }

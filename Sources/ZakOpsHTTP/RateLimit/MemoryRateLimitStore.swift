@@ -1,22 +1,25 @@
 /// The counts of one instance, in memory, with a hard bound on how many keys it keeps (see
-/// `BoundedKeyTable`). Memory stays below roughly `maxKeys` × 150 bytes (about 15 MB for the
+/// `BoundedKeyTable`). Memory stays below roughly `maxKeys` × 250 bytes (about 25 MB for the
 /// default 100,000 keys).
 public final class MemoryRateLimitStore: RateLimitStore {
-    private let table: BoundedKeyTable<Int>
+    private let table: BoundedKeyTable<RollingCounts>
 
     public init(maxKeys: Int) {
-        table = BoundedKeyTable(maxKeys: maxKeys) { $0 }
+        // A key's counts matter for a whole window after its last request.
+        table = BoundedKeyTable(maxKeys: maxKeys, horizon: 70) { $0.counts.reduce(0, +) }
     }
 
-    public func record(key: String, windowStart: Int64, windowSeconds: Int, limit: Int) async throws -> Int {
-        table.update(key, windowStart: windowStart, make: { 0 }) { count, _ in
-            count += 1
-            return count
+    public func record(key: String, window: RateWindow, limit: Int) async throws -> Int {
+        table.update(key, windowStart: window.bucket, make: { $0 ?? RollingCounts() }) { counts, _ in
+            let total = counts.total(in: window)
+            guard total < limit else { return limit + 1 }
+            counts.count(in: window)
+            return total + 1
         }
     }
 
-    public func isExhausted(key: String, windowStart: Int64, limit: Int) -> Bool {
-        (table.peek(key, windowStart: windowStart) { $0 } ?? 0) >= limit
+    public func isExhausted(key: String, window: RateWindow, limit: Int) -> Bool {
+        (table.peek(key, windowStart: window.bucket) { counts, _ in counts.total(in: window) } ?? 0) >= limit
     }
 
     /// The number of keys held, for the test that checks the bound.

@@ -1,6 +1,6 @@
 import HTTPTypes
 
-/// A limit: at most `limit` requests per key in each fixed window of `windowSeconds`.
+/// A limit: at most `limit` requests per key in any `windowSeconds` (a rolling window).
 /// `name` is the group it counts (`auth`, `api`, `login-account`) and the policy name clients
 /// see in `RateLimit-Policy`.
 public struct RateLimitPolicy: Sendable, Hashable {
@@ -26,7 +26,7 @@ public struct RateLimitOutcome: Sendable {
     public let policy: RateLimitPolicy
     public let allowed: Bool
     public let remaining: Int
-    /// Whole seconds until the current window ends (at least 1).
+    /// Whole seconds until the window next moves on (at least 1): the next bucket boundary.
     public let resetSeconds: Int
 
     /// `RateLimit` (IETF httpapi rate-limit headers draft): `"auth";r=7;t=42`.

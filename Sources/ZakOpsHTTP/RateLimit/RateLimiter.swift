@@ -4,12 +4,9 @@ import Logging
 import Metrics
 import ZakOpsCore
 
-/// Applies rate-limit policies with fixed windows over a `RateLimitStore`.
-///
-/// Fixed windows are what the checklist's "10/min" means to an operator reading a log, and
-/// they need one atomic increment per request in a shared store. The price is that a client
-/// can fit up to twice the limit around a window boundary; the login backoff, not the rate
-/// limit, is what stops password guessing.
+/// Applies rate-limit policies with rolling windows over a `RateLimitStore`: in any span of the
+/// policy's window (a minute) at most its limit of requests is allowed, wherever the span
+/// starts (`RateWindow`). Fixed windows let twice the limit through around a boundary.
 public struct RateLimiter: Sendable {
     let store: any RateLimitStore
     let clock: any AppClock
@@ -21,23 +18,23 @@ public struct RateLimiter: Sendable {
 
     /// Counts the request and returns the verdict, without acting on it.
     public func check(_ policy: RateLimitPolicy, key: String) async throws -> RateLimitOutcome {
-        let (windowStart, reset) = window(policy)
-        let count = try await store.record(key: policy.keyPrefix + key, windowStart: windowStart, windowSeconds: policy.windowSeconds, limit: policy.limit)
+        let (window, reset) = window(policy)
+        let count = try await store.record(key: policy.keyPrefix + key, window: window, limit: policy.limit)
         return RateLimitOutcome(policy: policy, allowed: count <= policy.limit, remaining: max(0, policy.limit - count), resetSeconds: reset)
     }
 
-    /// The current window of the policy: when it started (Unix seconds) and the seconds left.
-    private func window(_ policy: RateLimitPolicy) -> (start: Int64, resetSeconds: Int) {
+    /// The policy's current bucket, and the seconds until the next one: the earliest moment
+    /// an old request leaves the window and a refused client may be allowed again.
+    private func window(_ policy: RateLimitPolicy) -> (window: RateWindow, resetSeconds: Int) {
         let now = clock.now().timeIntervalSince1970
-        let length = Int64(policy.windowSeconds)
-        let start = Int64(now.rounded(.down)) / length * length
-        return (start, max(1, Int((Double(start + length) - now).rounded(.up))))
+        let window = RateWindow(now: now, windowSeconds: policy.windowSeconds)
+        return (window, max(1, Int((Double(window.bucket + window.bucketSeconds) - now).rounded(.up))))
     }
 
     /// Whether the key is known to be over the policy's limit in the current window (counts
     /// nothing; no round trip to a shared store).
     public func isExhausted(_ policy: RateLimitPolicy, key: String) -> Bool {
-        store.isExhausted(key: policy.keyPrefix + key, windowStart: window(policy).start, limit: policy.limit)
+        store.isExhausted(key: policy.keyPrefix + key, window: window(policy).window, limit: policy.limit)
     }
 
     /// Refuses with 429 at once, as `enforce` does over the limit, when the key is known to be

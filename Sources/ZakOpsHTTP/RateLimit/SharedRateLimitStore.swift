@@ -1,15 +1,16 @@
 /// Counts shared by every instance (`SharedRateLimitCounter`, a database table), without a
 /// database round trip for every request.
 ///
-/// An instance reserves positions in a key's window in blocks: it adds a block to the shared
-/// count and hands the block's positions out locally, one per request. Blocks are 5 % of the
+/// An instance reserves positions in a key's rolling window in blocks: it adds a block to the
+/// shared count of the current bucket (`RateWindow`), learns the window's total, and hands the
+/// block's positions out locally, one per request, until the bucket ends. Blocks are 5 % of the
 /// limit (at most 1,000, at least 1), so the checklist's 10/min auth limit is exact across
 /// instances (blocks of one), 60/min API requests cost one round trip every three requests,
 /// and a limit set very high costs almost none. Positions reserved but not used by the end of
-/// the window count as used: the deployment never allows more than the limit, and a client
+/// the bucket count as used: the deployment never allows more than the limit, and a client
 /// spread over N instances may be refused up to N × 5 % early. Once a key's positions pass
 /// the limit (or it has handed out the limit's own position: positions only grow), the instance
-/// refuses it locally until the window ends, so a flood stops reaching the database. One reservation per key is in flight at a time; concurrent requests wait for it.
+/// refuses it locally until the bucket ends, so a flood stops reaching the database. One reservation per key is in flight at a time; concurrent requests wait for it.
 public final class SharedRateLimitStore: RateLimitStore {
     struct Reservation: Sendable {
         /// The next position to hand out, and the last one reserved (`next > end`: none left).
@@ -38,10 +39,10 @@ public final class SharedRateLimitStore: RateLimitStore {
         max(1, min(limit / 20, 1_000))
     }
 
-    public func record(key: String, windowStart: Int64, windowSeconds: Int, limit: Int) async throws -> Int {
+    public func record(key: String, window: RateWindow, limit: Int) async throws -> Int {
         let chunk = Self.chunk(for: limit)
         while true {
-            let step: Step = table.update(key, windowStart: windowStart, make: { Reservation() }) { reservation, window in
+            let step: Step = table.update(key, windowStart: window.bucket, make: { _ in Reservation() }) { reservation, bucket in
                 // Positions only grow, everywhere: once this instance has handed out the
                 // limit's own position, every later one is over it. No round trip needed.
                 if reservation.exhausted || reservation.next > limit {
@@ -56,8 +57,8 @@ public final class SharedRateLimitStore: RateLimitStore {
                     return .position(position)
                 }
                 if let pending = reservation.pending { return .wait(pending) }
-                // For the window the entry belongs to (a late request joins the newer one).
-                let task = reserve(chunk, key: key, windowStart: window)
+                // For the bucket the entry belongs to (a late request joins the newer one).
+                let task = reserve(chunk, key: key, window: RateWindow(bucket: bucket, bucketSeconds: window.bucketSeconds), limit: limit)
                 reservation.pending = task
                 return .wait(task)
             }
@@ -73,30 +74,33 @@ public final class SharedRateLimitStore: RateLimitStore {
         }
     }
 
-    public func isExhausted(key: String, windowStart: Int64, limit: Int) -> Bool {
-        table.peek(key, windowStart: windowStart) { reservation in
+    public func isExhausted(key: String, window: RateWindow, limit: Int) -> Bool {
+        table.peek(key, windowStart: window.bucket) { reservation, _ in
             reservation.exhausted || reservation.next > limit
         } ?? false
     }
 
     /// Adds a block to the shared count and records it in the table before the task ends, so
     /// that whoever awaits the task finds the block there.
-    private func reserve(_ chunk: Int, key: String, windowStart: Int64) -> Task<Int, any Error> {
+    private func reserve(_ chunk: Int, key: String, window: RateWindow, limit: Int) -> Task<Int, any Error> {
         Task { [counter, table] in
             let total: Int
             do {
-                total = try await counter.add(chunk, key: key, windowStart: windowStart)
+                total = try await counter.add(chunk, key: key, window: window)
             } catch {
-                table.updateIfCurrent(key, windowStart: windowStart) { $0.pending = nil }
+                table.updateIfCurrent(key, windowStart: window.bucket) { $0.pending = nil }
                 throw error
             }
-            // If the window ended meanwhile, its entry is gone (a fresh one has no pending
+            // If the bucket ended meanwhile, its entry is gone (a fresh one has no pending
             // reservation) and the block is simply not used.
-            table.updateIfCurrent(key, windowStart: windowStart) { reservation in
+            table.updateIfCurrent(key, windowStart: window.bucket) { reservation in
                 reservation.pending = nil
                 reservation.next = total - chunk + 1
                 reservation.end = total
             }
+            // A block wholly over the limit only refuses: given back, so that refused requests
+            // take no place in the window (once per bucket, and only for a key being refused).
+            if total - chunk >= limit { _ = try? await counter.add(-chunk, key: key, window: window) }
             return total
         }
     }

@@ -19,6 +19,8 @@ struct TestServer {
     let clock: ManualClock
     /// Where the server's mail lands (`.eml` files).
     let mailFolder: URL
+    /// The server's services, for tests that call one directly.
+    let components: AppComponents
 
     /// One bcrypt hasher for the whole test process, at the lowest allowed cost (10).
     /// Its queue is deeper than production's 64: every test of the parallel suite shares it, and
@@ -104,7 +106,8 @@ struct TestServer {
         let frozen = settings
         do {
             try await app.test(.live) { client in
-                try await test(TestServer(client: client, database: database, settings: frozen, log: sink, clock: clock, mailFolder: mailFolder))
+                try await test(TestServer(client: client, database: database, settings: frozen, log: sink, clock: clock, mailFolder: mailFolder,
+                                    components: components))
             }
         } catch {
             await database.close()

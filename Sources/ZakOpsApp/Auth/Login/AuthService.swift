@@ -107,9 +107,10 @@ struct AuthService: Sendable {
         let now = clock.now()
         try await database.transaction { [mailer] sql in
             try await OperatorRepository.setPassword(account.id, hash: hash, now: now, in: sql)
-            try await SessionRepository.deleteAll(operatorID: account.id, keeping: principal.sessionTokenHash, in: sql)
+            try await SessionService.endAll(operatorID: account.id, keeping: principal.sessionTokenHash, in: sql)
             try await mailer.send(notice, in: sql)
         }
+        sessions.credentials.invalidate(subject: account.id)
         logger.notice("security event", metadata: ["event": "password_changed", "operator_id": .string(account.id)])
     }
 }

@@ -42,7 +42,7 @@ public struct OperatorAdmin: Sendable {
         let now = Date()
         try await database.transaction { sql in
             try await OperatorRepository.disable(account.id, now: now, in: sql)
-            try await SessionRepository.deleteAll(operatorID: account.id, in: sql)
+            try await SessionService.endAll(operatorID: account.id, in: sql)
             try await mailer.send(notice, in: sql)
         }
         return true

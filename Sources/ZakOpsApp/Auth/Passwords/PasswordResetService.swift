@@ -13,6 +13,8 @@ struct PasswordResetService: Sendable {
     let clock: any AppClock
     /// A completed reset ends any failed-login delay of the account.
     let backoff: LoginBackoff
+    /// Dropped for the operator once the reset ends their sessions.
+    let credentials: CredentialCache
     let publicBaseURL: String
     let logger: Logger
 
@@ -84,11 +86,12 @@ struct PasswordResetService: Sendable {
                   row.usedAt == nil, row.expiresAt > Timestamp.string(from: now), row.operatorID == account.id else { return false }
             try await ResetTokenRepository.markUsed(tokenHash: tokenHash, now: now, in: sql)
             try await OperatorRepository.setPassword(account.id, hash: hash, now: now, in: sql)
-            try await SessionRepository.deleteAll(operatorID: account.id, in: sql)
+            try await SessionService.endAll(operatorID: account.id, in: sql)
             try await mailer.send(notice, in: sql)
             return true
         }
         guard completed else { throw invalid }
+        credentials.invalidate(subject: account.id)
         try await backoff.clear(email: account.email)
         logger.notice("security event", metadata: ["event": "password_reset_completed", "operator_id": .string(account.id)])
     }

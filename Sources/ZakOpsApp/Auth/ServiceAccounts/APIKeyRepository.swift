@@ -27,13 +27,26 @@ enum APIKeyRepository {
             }
     }
 
-    /// A live (unrevoked) key by its hash: its account and when it was last used.
-    static func live(keyHash: String, in sql: any SQLDatabase) async throws -> (accountID: String, lastUsedAt: String?)? {
-        guard let key = try await sql.select().columns("id", "service_account_id", "last_used_at").from("api_keys")
-            .where("key_hash", .equal, SQLBind(keyHash))
-            .where("revoked_at", .is, SQLLiteral.null)
-            .first() else { return nil }
-        return (try key.decode(column: "service_account_id", as: String.self), try key.decode(column: "last_used_at", as: String?.self))
+    /// The principal of a live (unrevoked) key of an active account, and when the key was last
+    /// used. One joined query and a cached statement: every request with a key makes it.
+    static func principal(keyHash: String, in sql: any SQLDatabase) async throws -> (Principal, lastUsedAt: String?)? {
+        let row = try await StatementCache.statement("api_key.principal", binds: [keyHash], on: sql) { sql in
+            sql.select()
+                .column(SQLColumn("last_used_at", table: "api_keys"))
+                .column(SQLColumn("id", table: "service_accounts"))
+                .column(SQLColumn("name", table: "service_accounts"))
+                .column(SQLColumn("role", table: "service_accounts"))
+                .from("api_keys")
+                .join("service_accounts", on: SQLColumn("service_account_id", table: "api_keys"), .equal, SQLColumn("id", table: "service_accounts"))
+                .where(SQLColumn("key_hash", table: "api_keys"), .equal, SQLBind(keyHash))
+                .where(SQLColumn("revoked_at", table: "api_keys"), .is, SQLLiteral.null)
+                .where(SQLColumn("is_active", table: "service_accounts"), .equal, SQLLiteral.boolean(true))
+                .limit(1).query
+        }.first()
+        guard let row, let role = Role(rawValue: try row.decode(column: "role", as: String.self)) else { return nil }
+        let principal = Principal(id: try row.decode(column: "id", as: String.self), kind: .service, role: role, email: nil,
+                                  name: try row.decode(column: "name", as: String.self), permissions: role.serviceAccountPermissions)
+        return (principal, try row.decode(column: "last_used_at", as: String?.self))
     }
 
     /// Whether the account has a live key with this id.

@@ -7,6 +7,10 @@ import ZakOpsStore
 /// `ServiceAccountRepository` and `APIKeyRepository`.
 struct ServiceAccountService: Sendable {
     let database: Database
+    /// Where keys found are kept for `AUTH_CACHE_SECONDS` and their last use is noted; nil for
+    /// the administration paths that never authenticate a key.
+    var credentials: CredentialCache?
+    var lastSeen: LastSeenRecorder?
 
     struct Account: Sendable, Codable, Equatable {
         let id: String
@@ -94,7 +98,7 @@ struct ServiceAccountService: Sendable {
     /// Disables the account and revokes every live key of it, in one transaction; false if
     /// there is no such account.
     func disable(accountID: String, by context: ChangeContext) async throws -> Bool {
-        try await database.transaction { sql in
+        let disabled = try await database.transaction { sql in
             guard let account = try await ServiceAccountRepository.find(accountID, in: sql) else { return false }
             let stamp = Timestamp.string(from: context.time)
             if account.isActive {
@@ -103,40 +107,44 @@ struct ServiceAccountService: Sendable {
             }
             try await ServiceAccountRepository.disable(accountID, at: stamp, in: sql)
             try await APIKeyRepository.revokeAll(accountID: accountID, at: stamp, in: sql)
+            try await CredentialNotice.announce(.subject(accountID), in: sql)
             return true
         }
+        credentials?.invalidate(subject: accountID)
+        return disabled
     }
 
     /// Revokes a key of the account; false if the account has no such live key.
     func revokeKey(accountID: String, keyID: String, by context: ChangeContext) async throws -> Bool {
-        try await database.transaction { sql in
+        let revoked = try await database.transaction { sql in
             guard try await APIKeyRepository.isLive(keyID, accountID: accountID, in: sql) else { return false }
             try await APIKeyRepository.revoke(keyID, at: Timestamp.string(from: context.time), in: sql)
             try await AuditLog.record(action: "api_key.revoked", targetKind: "service_account", targetID: accountID,
                                       changes: ["key_id": FieldChange(before: .string(keyID), after: nil)], context: context, in: sql)
+            try await CredentialNotice.announce(.subject(accountID), in: sql)
             return true
         }
+        credentials?.invalidate(subject: accountID)
+        return revoked
     }
 
-    /// The principal for an API key's hash: nil for an unknown or revoked key or a disabled account.
+    /// The principal for an API key's hash: nil for an unknown or revoked key or a disabled
+    /// account. Answered from `credentials` for up to `AUTH_CACHE_SECONDS` once found.
     func principal(keyHash: String, now: Date) async throws -> Principal? {
-        let staleBefore = Timestamp.string(from: now.addingTimeInterval(-60))
-        let found: (principal: Principal, stale: Bool)? = try await database.read { sql in
-            guard let key = try await APIKeyRepository.live(keyHash: keyHash, in: sql),
-                  let account = try await ServiceAccountRepository.find(key.accountID, in: sql), account.isActive,
-                  let role = Role(rawValue: account.role) else { return nil }
-            let principal = Principal(id: account.id, kind: .service, role: role, email: nil, name: account.name,
-                                      permissions: role.serviceAccountPermissions)
-            return (principal, key.lastUsedAt.map { $0 < staleBefore } ?? true)
+        let load: @Sendable () async throws -> CredentialCache.Found? = { [database] in
+            guard let (principal, lastUsedAt) = try await database.read({ sql in try await APIKeyRepository.principal(keyHash: keyHash, in: sql) })
+            else { return nil }
+            return CredentialCache.Found(value: .key(principal, lastUsedAt: lastUsedAt), subject: principal.id)
         }
-        guard let found else { return nil }
-        // last_used_at at most once a minute per key, as a write of its own (reads never write:
-        // SQLite writes go through the one writer connection).
-        if found.stale {
-            try await database.autocommit { sql in
-                try await APIKeyRepository.touch(keyHash: keyHash, now: Timestamp.string(from: now), staleBefore: staleBefore, in: sql)
-            }
+        let key = CredentialCache.apiKey(keyHash)
+        let found = if let credentials { try await credentials.value(for: key, load: load) } else { try await load() }
+        guard case .key(let principal, let lastUsedAt)? = found?.value else { return nil }
+        // last_used_at at most once a minute per key, written after the response.
+        if let lastSeen, lastUsedAt.map({ $0 < Timestamp.string(from: now.addingTimeInterval(-LastSeenRecorder.interval)) }) ?? true {
+            let stamp = Timestamp.string(from: now)
+            lastSeen.keyUsed(keyHash: keyHash, at: now)
+            credentials?.update(key) { $0 = CredentialCache.Found(value: .key(principal, lastUsedAt: stamp), subject: $0.subject) }
         }
-        return found.principal
+        return principal
     }
 }

@@ -25,6 +25,12 @@ struct SessionRecord: Sendable {
         self.userAgent = userAgent
     }
 
+    /// The same session, last seen at `stamp`.
+    func seen(at stamp: String) -> SessionRecord {
+        SessionRecord(tokenHash: tokenHash, id: id, operatorID: operatorID, createdAt: createdAt, lastSeenAt: stamp,
+                      expiresAt: expiresAt, clientIP: clientIP, userAgent: userAgent)
+    }
+
     init(row: any SQLRow) throws {
         tokenHash = try row.decode(column: "token_hash", as: String.self)
         id = try row.decode(column: "id", as: String.self)

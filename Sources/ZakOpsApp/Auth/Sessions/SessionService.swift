@@ -1,22 +1,22 @@
 import Foundation
 import Logging
+import SQLKit
 import ZakOpsCore
 import ZakOpsStore
 
 /// Creates, resolves and revokes sessions. A session is a 256-bit random token in the cookie;
 /// the database keeps its SHA-256 only. It ends at the absolute limit (24 h) or after the idle
-/// timeout, both checked here on every request, so revocation and expiry take effect on the
-/// next request on every instance.
+/// timeout, both checked here on every request against the clock. A session found is answered
+/// from `credentials` for up to `AUTH_CACHE_SECONDS`: a revocation here is effective at the next
+/// request, one made elsewhere within that bound (at once on PostgreSQL, through the notice).
 struct SessionService: Sendable {
     let database: Database
     let clock: any AppClock
     let maxAge: Duration
     let idleTimeout: Duration
+    let credentials: CredentialCache
+    let lastSeen: LastSeenRecorder
     let logger: Logger
-
-    /// Last-seen times are written at most this often per session (one write per request
-    /// would turn every read into a write).
-    static let touchInterval: TimeInterval = 60
 
     /// A new session for the operator, provided their password is still `verifiedHash` and the
     /// account is active; returns the cookie token and the record, or nil.
@@ -47,8 +47,18 @@ struct SessionService: Sendable {
     /// The principal for a cookie token, or nil when the session is unknown, expired, idle too
     /// long, or its operator is disabled. Expired sessions are deleted.
     func resolve(token: String) async throws -> Principal? {
-        let hash = Digest.sha256Hex(token)
-        guard let (session, account) = try await database.read({ sql in try await SessionRepository.withOperator(tokenHash: hash, in: sql) }) else { return nil }
+        try await resolve(tokenHash: Digest.sha256Hex(token))
+    }
+
+    /// The principal for a token's hash (see `resolve(token:)`).
+    func resolve(tokenHash hash: String) async throws -> Principal? {
+        let key = CredentialCache.sessionKey(hash)
+        let found = try await credentials.value(for: key) { [database] in
+            guard let (session, account) = try await database.read({ sql in try await SessionRepository.withOperator(tokenHash: hash, in: sql) })
+            else { return nil }
+            return CredentialCache.Found(value: .session(session, account), subject: account.id)
+        }
+        guard case .session(let session, let account)? = found?.value else { return nil }
         let now = clock.now()
         let nowText = Timestamp.string(from: now)
         let idleLimit = Timestamp.string(from: now.addingTimeInterval(-seconds(idleTimeout)))
@@ -57,26 +67,46 @@ struct SessionService: Sendable {
             logger.notice("security event", metadata: ["event": "session_expired", "operator_id": .string(account.id), "session_id": .string(session.id)])
             return nil
         }
-        let staleBefore = now.addingTimeInterval(-Self.touchInterval)
-        if session.lastSeenAt < Timestamp.string(from: staleBefore) {
-            try await database.autocommit { sql in try await SessionRepository.touch(tokenHash: hash, now: now, staleBefore: staleBefore, in: sql) }
+        // The idle clock moves at most once a minute, written after the response (LastSeenRecorder).
+        if session.lastSeenAt < Timestamp.string(from: now.addingTimeInterval(-LastSeenRecorder.interval)) {
+            lastSeen.sessionSeen(tokenHash: hash, at: now)
+            credentials.update(key) { $0 = CredentialCache.Found(value: .session(session.seen(at: nowText), account), subject: $0.subject) }
         }
         return account.principal(session: session)
     }
 
     /// Ends the session with this token hash (logout, a brought cookie at login, expiry).
     func end(tokenHash: String) async throws {
-        try await database.transaction { sql in try await SessionRepository.delete(tokenHash: tokenHash, in: sql) }
+        try await database.transaction { sql in
+            try await SessionRepository.delete(tokenHash: tokenHash, in: sql)
+            try await CredentialNotice.announce(.credential(CredentialCache.sessionKey(tokenHash)), in: sql)
+        }
+        credentials.invalidate(key: CredentialCache.sessionKey(tokenHash))
     }
 
     /// Ends one of the operator's sessions by its public id; false if there is no such session of theirs.
     func end(id: String, operatorID: String) async throws -> Bool {
-        try await database.transaction { sql in try await SessionRepository.delete(id: id, operatorID: operatorID, in: sql) }
+        let ended = try await database.transaction { sql in
+            let ended = try await SessionRepository.delete(id: id, operatorID: operatorID, in: sql)
+            if ended { try await CredentialNotice.announce(.subject(operatorID), in: sql) }
+            return ended
+        }
+        credentials.invalidate(subject: operatorID)
+        return ended
     }
 
     /// Ends every session of the operator but the one with `keeping` as token hash.
     func endAll(operatorID: String, keeping: String?) async throws {
-        try await database.transaction { sql in try await SessionRepository.deleteAll(operatorID: operatorID, keeping: keeping, in: sql) }
+        try await database.transaction { sql in try await Self.endAll(operatorID: operatorID, keeping: keeping, in: sql) }
+        credentials.invalidate(subject: operatorID)
+    }
+
+    /// Ends the operator's sessions inside the caller's transaction (a password change, a
+    /// reset, disabling) and tells the other instances when it commits. The caller then drops
+    /// the operator from its own cache, if it has one.
+    static func endAll(operatorID: String, keeping: String? = nil, in sql: any SQLDatabase) async throws {
+        try await SessionRepository.deleteAll(operatorID: operatorID, keeping: keeping, in: sql)
+        try await CredentialNotice.announce(.subject(operatorID), in: sql)
     }
 
     /// The operator's sessions, newest first.

@@ -1,0 +1,49 @@
+import SQLKit
+
+/// Tells every instance that credentials changed, so that their caches drop them at once
+/// instead of at the end of `AUTH_CACHE_SECONDS`.
+///
+/// On PostgreSQL the notice is a `pg_notify` on `zakops_credentials` inside the revoking
+/// transaction: it is delivered when (and only if) the revocation commits, to every instance's
+/// listener (`NotificationListener`), the CLI's revocations included. SQLite has no such
+/// channel; there the cache's time bound is the only one across processes.
+enum CredentialNotice: Equatable, Sendable {
+    /// Every credential of an operator or service account.
+    case subject(String)
+    /// One credential, by its cache key (a session token's hash).
+    case credential(String)
+
+    static let channel = "zakops_credentials"
+
+    /// Queues the notice in the transaction `sql` (PostgreSQL only).
+    static func announce(_ notice: CredentialNotice, in sql: any SQLDatabase) async throws {
+        guard sql.dialect.name == "postgresql" else { return }
+        try await sql.raw("SELECT pg_notify(\(literal: channel), \(bind: notice.payload))").run()
+    }
+
+    var payload: String {
+        switch self {
+        case .subject(let id): "subject:" + id
+        case .credential(let key): "credential:" + key
+        }
+    }
+
+    /// The notice a payload carries; nil for anything else (the cache is then emptied).
+    init?(payload: String) {
+        if payload.hasPrefix("subject:") {
+            self = .subject(String(payload.dropFirst("subject:".count)))
+        } else if payload.hasPrefix("credential:") {
+            self = .credential(String(payload.dropFirst("credential:".count)))
+        } else {
+            return nil
+        }
+    }
+
+    /// Applies the notice to this instance's cache.
+    func apply(to cache: CredentialCache) {
+        switch self {
+        case .subject(let id): cache.invalidate(subject: id)
+        case .credential(let key): cache.invalidate(key: key)
+        }
+    }
+}
