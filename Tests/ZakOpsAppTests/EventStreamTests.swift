@@ -117,6 +117,81 @@ struct EventStreamTests {
         }
     }
 
+    @Test("PostgreSQL: another instance's event arrives by notification, long before the timer; with the listener killed the timer carries on and the listener comes back")
+    func listenNotify() async throws {
+        guard TestDatabase.backend == .postgres else { return }
+        let location = try await TestDatabase.fresh()
+        try await TestServer.run(location: location, configure: Self.fast) { first in
+            // The second instance polls only every 10 s: what arrives sooner came by notification.
+            try await TestServer.run(location: location, migrate: false, configure: { settings in
+                Self.fast(&settings)
+                settings.ssePollIntervalMilliseconds = 10_000
+            }) { second in
+                let listener = try #require(second.components.listener)
+                let account = try await first.createOperator(role: .operator)
+                let onFirst = try await first.login(account)
+                let client = try Self.stream(second, try await second.login(account))
+                #expect(try await client.wait { $0.status == 200 })
+                #expect(try await Self.eventually { listener.connections == 1 })
+                let started = ContinuousClock.now
+                let deal = try DealsTests.json(try await DealsTests.create(first, onFirst, ["canonical_name": "Notified"]))
+                let id = try #require(deal["id"] as? String)
+                #expect(try await client.wait(for: .seconds(5)) { $0.body.contains(id) })
+                #expect(ContinuousClock.now - started < .seconds(5), "well before the 10 s timer")
+
+                // The listener's backend is killed from PostgreSQL: it reconnects with backoff.
+                let killed = try await second.database.read { sql in
+                    try await sql.raw("SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity WHERE application_name = \(bind: NotificationListener.applicationName) AND datname = current_database()")
+                        .all().count
+                }
+                #expect(killed >= 1)
+                #expect(try await Self.eventually { listener.connections >= 2 }, "the listener came back")
+                let later = try DealsTests.json(try await DealsTests.create(first, onFirst, ["canonical_name": "After the kill"]))
+                let laterID = try #require(later["id"] as? String)
+                #expect(try await client.wait(for: .seconds(5)) { $0.body.contains(laterID) })
+            }
+        }
+    }
+
+    static func eventually(_ timeout: Duration = .seconds(10), _ condition: () -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if condition() { return true }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return condition()
+    }
+
+    @Test("a stream the client closes frees its place within a second, without waiting for a heartbeat")
+    func closeFreesAtOnce() async throws {
+        try await TestServer.run(configure: { settings in
+            Self.fast(&settings)
+            settings.sseHeartbeatSeconds = 3_600
+        }) { server in
+            let session = try await server.login(try await server.createOperator(role: .viewer))
+            var clients: [SSEClient] = []
+            for _ in 0..<5 {
+                let client = try Self.stream(server, session)
+                #expect(try await client.wait { $0.status != nil })
+                #expect(client.status == 200)
+                clients.append(client)
+            }
+            clients[0].close()
+            clients[1].close()
+            let closed = ContinuousClock.now
+            var reopened = 0
+            while reopened < 2, ContinuousClock.now - closed < .seconds(1) {
+                let client = try Self.stream(server, session)
+                _ = try await client.wait { $0.status != nil }
+                if client.status == 200 { reopened += 1; clients.append(client) } else { try await Task.sleep(for: .milliseconds(20)) }
+            }
+            #expect(reopened == 2, "two places free within a second of the close")
+            let sixth = try Self.stream(server, session)
+            #expect(try await sixth.wait { $0.status != nil })
+            #expect(sixth.status == 429, "and no more than the two")
+        }
+    }
+
     static func waitForStatus(_ status: Int, server: TestServer, session: BrowserSession) async throws -> Bool {
         let deadline = ContinuousClock.now + .seconds(20)
         while ContinuousClock.now < deadline {

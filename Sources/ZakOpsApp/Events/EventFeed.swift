@@ -7,32 +7,46 @@ import ZakOpsStore
 
 /// Reads new events from the durable log by sequence and fans them out to this instance's
 /// subscribers; sends the heartbeats; sheds every connection when degraded mode is switched
-/// on. It reads when woken: by a commit in this process, and by a timer every
-/// `SSE_POLL_INTERVAL_MS` for commits of other instances. Reading by sequence works alike on
-/// one instance and on many, and nothing is skipped: numbers are handed out in commit order.
-/// (PostgreSQL LISTEN/NOTIFY would cut the other instances' wait below the timer; a first
-/// version held a pooled connection for LISTEN and kept servers from shutting down cleanly.)
+/// on. It reads when woken (`Wakes`): by a commit in this process, by another instance's commit
+/// announced over PostgreSQL's LISTEN/NOTIFY (`NotificationListener`), and by a timer every
+/// `SSE_POLL_INTERVAL_MS`, which alone carries other instances' events while the listener is
+/// down, and on SQLite. Reading by sequence works alike on one instance and on many, and nothing
+/// is skipped: numbers are handed out in commit order.
 struct EventFeed: Service {
+    /// The payload of the notification a transaction that appended events sends.
+    static let notice = "events"
+
+    /// Coalesced wake-ups: one pending at most, however many commits asked for one.
+    final class Wakes: Sendable {
+        let stream: AsyncStream<Void>
+        private let continuation: AsyncStream<Void>.Continuation
+
+        init() {
+            (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        }
+
+        func wake() { continuation.yield() }
+        func finish() { continuation.finish() }
+    }
+
     let database: Database
     let hub: EventHub
+    let wakes: Wakes
     let logger: Logger
     let pollInterval: Duration
     let heartbeatInterval: Duration
 
     func run() async throws {
-        // Wake-ups: every commit in this process, and a timer for commits made by other
-        // instances (and as a safety net). Coalesced: one pending wake-up at most.
-        let (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        database.observeCommits { wake.yield() }
+        database.observeCommits { [wakes] in wakes.wake() }
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
+            group.addTask { [wakes] in
                 while !Task.isCancelled {
                     try await Task.sleep(for: pollInterval)
-                    wake.yield()
+                    wakes.wake()
                 }
             }
-            try? await cancelWhenGracefulShutdown { try await deliver(wakes) }
-            wake.finish()
+            try? await cancelWhenGracefulShutdown { try await deliver(wakes.stream) }
+            wakes.finish()
             group.cancelAll()
         }
         hub.shed(count: nil, reason: "restart")

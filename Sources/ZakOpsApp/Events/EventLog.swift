@@ -1,6 +1,7 @@
 import Foundation
 import SQLKit
 import ZakOpsCore
+import ZakOpsStore
 
 /// Appends to the event log inside the caller's transaction. Sequence numbers come from the
 /// one-row `event_sequence` counter, updated in the same transaction: they are gap-free and
@@ -52,6 +53,9 @@ enum EventLog {
                     SQLBind(event.subjectKind), SQLBind(event.subjectID), SQLBind(event.payload))
             .run()
         try await enqueueWebhooks(event, sequence: sequence, at: time, in: sql)
+        // Other instances' feeds read at once when this commits (PostgreSQL folds the repeats of
+        // one transaction into one notification).
+        try await NotificationListener.notify(EventFeed.notice, in: sql)
         return sequence
     }
 

@@ -26,6 +26,11 @@ public struct AppComponents: Sendable {
     let credentials: CredentialCache
     /// Sessions' last-seen and keys' last-used times, written after the response.
     let lastSeen: LastSeenRecorder
+    /// What wakes the event feed (commits here, notifications from other instances, its timer).
+    let eventWakes = EventFeed.Wakes()
+    /// PostgreSQL's notifications from every instance: events to read, credentials to drop
+    /// (nil on SQLite).
+    let listener: NotificationListener?
 
     /// - Parameters:
     ///   - clock, mailer, hasher: tests pass a manual clock, a mailer in a temporary folder and a
@@ -44,6 +49,23 @@ public struct AppComponents: Sendable {
         self.hasher = hasher ?? PasswordHasher(cost: settings.passwordHashCost)
         credentials = CredentialCache(ttl: settings.authCacheTTL, maxEntries: settings.authCacheMaxEntries)
         lastSeen = LastSeenRecorder(database: database, logger: logger)
+        listener = NotificationListener.make(
+            for: settings.database, logger: logger,
+            // Whatever was announced while the listener was down: read the log, drop the cache.
+            onConnect: { [eventWakes, credentials] in
+                eventWakes.wake()
+                credentials.invalidateAll()
+            },
+            onNotification: { [eventWakes, credentials] payload in
+                if payload == EventFeed.notice {
+                    eventWakes.wake()
+                } else if let notice = CredentialNotice(payload: payload) {
+                    notice.apply(to: credentials)
+                } else {
+                    credentials.invalidateAll()
+                }
+            }
+        )
         eventHub = EventHub(limits: .init(perUser: settings.sseMaxConnectionsPerUser, perInstance: settings.sseMaxConnections,
                                           bufferSize: settings.sseBufferEvents))
         switch settings.database {
@@ -127,7 +149,8 @@ public struct AppComponents: Sendable {
         services.append(lastSeen)
         services.append(RateLimitJanitor(database: database, clock: clock, logger: logger, interval: settings.rateLimitCleanupInterval))
         if settings.outboxProcessor { services.append(outboxProcessor) }
-        services.append(EventFeed(database: database, hub: eventHub, logger: logger,
+        if let listener { services.append(listener) }
+        services.append(EventFeed(database: database, hub: eventHub, wakes: eventWakes, logger: logger,
                                   pollInterval: .milliseconds(settings.ssePollIntervalMilliseconds),
                                   heartbeatInterval: .seconds(settings.sseHeartbeatSeconds)))
         return services

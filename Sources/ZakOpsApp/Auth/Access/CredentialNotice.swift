@@ -1,9 +1,10 @@
 import SQLKit
+import ZakOpsStore
 
 /// Tells every instance that credentials changed, so that their caches drop them at once
 /// instead of at the end of `AUTH_CACHE_SECONDS`.
 ///
-/// On PostgreSQL the notice is a `pg_notify` on `zakops_credentials` inside the revoking
+/// On PostgreSQL the notice is a notification on the `zakops` channel sent inside the revoking
 /// transaction: it is delivered when (and only if) the revocation commits, to every instance's
 /// listener (`NotificationListener`), the CLI's revocations included. SQLite has no such
 /// channel; there the cache's time bound is the only one across processes.
@@ -13,12 +14,9 @@ enum CredentialNotice: Equatable, Sendable {
     /// One credential, by its cache key (a session token's hash).
     case credential(String)
 
-    static let channel = "zakops_credentials"
-
     /// Queues the notice in the transaction `sql` (PostgreSQL only).
     static func announce(_ notice: CredentialNotice, in sql: any SQLDatabase) async throws {
-        guard sql.dialect.name == "postgresql" else { return }
-        try await sql.raw("SELECT pg_notify(\(literal: channel), \(bind: notice.payload))").run()
+        try await NotificationListener.notify(notice.payload, in: sql)
     }
 
     var payload: String {
