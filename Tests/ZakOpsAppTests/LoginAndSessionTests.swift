@@ -103,6 +103,42 @@ struct LoginAndSessionTests {
         }
     }
 
+    @Test("a session ended through one instance is refused there at once, and on another that had it cached within AUTH_CACHE_SECONDS")
+    func revocationAcrossInstances() async throws {
+        let location = try await TestDatabase.fresh()
+        try await TestServer.run(location: location) { first in
+            try await TestServer.run(location: location, migrate: false) { second in
+                let account = try await first.createOperator()
+                let session = try await first.login(account)
+                // Both instances now hold the session in their caches.
+                #expect(try await first.client.execute(uri: "/api/auth/me", method: .get, headers: session.cookieOnly).status == .ok)
+                #expect(try await second.client.execute(uri: "/api/auth/me", method: .get, headers: session.cookieOnly).status == .ok)
+                #expect(try await first.client.execute(uri: "/api/auth/logout", method: .post, headers: session.headers()).status == .noContent)
+                #expect(try await first.client.execute(uri: "/api/auth/me", method: .get, headers: session.cookieOnly).status == .unauthorized)
+                // The bound is AUTH_CACHE_SECONDS (1 s); on PostgreSQL the notice usually beats it.
+                let waited = try await second.refusal(of: session, within: .seconds(1) + Self.slack)
+                #expect(waited != nil, "refused on the other instance within the bound")
+            }
+        }
+    }
+
+    @Test("sessions ended through this instance are refused at its next request, although the cache would keep them for 5 s")
+    func localInvalidation() async throws {
+        try await TestServer.run(configure: { $0.authCacheTTL = .seconds(5) }) { server in
+            let account = try await server.createOperator()
+            let kept = try await server.login(account)
+            let other = try await server.login(account)
+            #expect(try await server.client.execute(uri: "/api/auth/me", method: .get, headers: other.cookieOnly).status == .ok)
+            // Ending all other sessions: the cached one is refused at the next request, not in 5 s.
+            #expect(try await server.client.execute(uri: "/api/auth/sessions/revoke-others", method: .post, headers: kept.headers()).status == .noContent)
+            #expect(try await server.client.execute(uri: "/api/auth/me", method: .get, headers: other.cookieOnly).status == .unauthorized)
+            #expect(try await server.client.execute(uri: "/api/auth/me", method: .get, headers: kept.cookieOnly).status == .ok)
+        }
+    }
+
+    /// Slack for a slow test machine on top of a time bound.
+    static let slack = Duration.seconds(2)
+
     @Test("logout deletes the server session, expires the cookie and clears site data")
     func logout() async throws {
         try await TestServer.run { server in

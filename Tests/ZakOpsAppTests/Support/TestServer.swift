@@ -22,6 +22,18 @@ struct TestServer {
     /// The server's services, for tests that call one directly.
     let components: AppComponents
 
+    /// How long it took until `session` was refused on this instance (nil: not within `bound`).
+    func refusal(of session: BrowserSession, within bound: Duration) async throws -> Duration? {
+        let start = ContinuousClock.now
+        while ContinuousClock.now - start <= bound {
+            if try await client.execute(uri: "/api/auth/me", method: .get, headers: session.cookieOnly).status == .unauthorized {
+                return ContinuousClock.now - start
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return nil
+    }
+
     /// One bcrypt hasher for the whole test process, at the lowest allowed cost (10).
     /// Its queue is deeper than production's 64: every test of the parallel suite shares it, and
     /// a 503 for a full queue would be the suite's own load, not the behaviour under test. Its
