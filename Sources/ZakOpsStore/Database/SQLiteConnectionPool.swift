@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import SQLiteNIO
+import Synchronization
 
 /// A fixed set of SQLite connections to one file, each leased to one task at a time: one
 /// writer connection and the rest for reads.
@@ -13,17 +14,30 @@ import SQLiteNIO
 /// a few requests a second. With one writer connection, writers queue here in arrival order
 /// instead, and `busy_timeout` only matters for other processes (the `zakops` commands).
 /// Waiting for a lease honours task cancellation, so a deadline can abandon the wait.
-actor SQLiteConnectionPool {
+///
+/// The state is behind a lock, not in an actor: a lease and its return are a few instructions
+/// on the caller's thread, where an actor cost two hops to its executor per query.
+final class SQLiteConnectionPool: Sendable {
     /// What a lease is for.
     enum Role: Sendable {
         case read, write
     }
 
-    private var idle: [Role: [SQLiteConnection]]
-    private var all: [SQLiteConnection]
-    private var waiters: [(id: UInt64, role: Role, continuation: CheckedContinuation<SQLiteConnection, any Error>)] = []
-    private var nextWaiterID: UInt64 = 0
-    private var closed = false
+    private struct Waiter {
+        let id: UInt64
+        let role: Role
+        let continuation: CheckedContinuation<SQLiteConnection, any Error>
+    }
+
+    private struct State {
+        var idle: [Role: [SQLiteConnection]]
+        var waiters: [Waiter] = []
+        var nextWaiterID: UInt64 = 0
+        var closed = false
+    }
+
+    private let state: Mutex<State>
+    private let all: [SQLiteConnection]
 
     /// Opens `size` connections to `path`, creating the folder (0700) and file (0600) if needed.
     static func open(path: String, size: Int, busyTimeout: Duration, create: Bool, logger: Logger) async throws -> SQLiteConnectionPool {
@@ -47,7 +61,7 @@ actor SQLiteConnectionPool {
     }
 
     private init(connections: [SQLiteConnection]) {
-        idle = [.write: [connections[0]], .read: Array(connections.dropFirst())]
+        state = Mutex(State(idle: [.write: [connections[0]], .read: Array(connections.dropFirst())]))
         all = connections
     }
 
@@ -101,7 +115,10 @@ actor SQLiteConnectionPool {
     /// Runs `work` at once if a connection of the role is idle, or returns nil without running
     /// it. The common case then needs no deadline (a timer task per query was a visible cost).
     func withIdleConnection<T: Sendable>(role: Role, _ work: @Sendable (SQLiteConnection) async throws -> T) async throws -> T? {
-        guard !closed, let connection = idle[role]?.popLast() else { return nil }
+        let connection = state.withLock { state -> SQLiteConnection? in
+            state.closed ? nil : state.idle[role]?.popLast()
+        }
+        guard let connection else { return nil }
         return try await use(connection, role: role, work)
     }
 
@@ -119,43 +136,61 @@ actor SQLiteConnectionPool {
     }
 
     private func lease(_ role: Role) async throws -> SQLiteConnection {
-        if closed { throw StoreError.unavailable(reason: "pool closed") }
-        if let connection = idle[role]?.popLast() { return connection }
-        let id = nextWaiterID
-        nextWaiterID += 1
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
-                if Task.isCancelled {
-                    continuation.resume(throwing: CancellationError())
-                } else {
-                    waiters.append((id, role, continuation))
-                }
-            }
-        } onCancel: {
-            Task { await self.cancelWaiter(id) }
+        enum Step {
+            case leased(SQLiteConnection)
+            case closed
+            case wait(UInt64)
         }
-    }
-
-    private func cancelWaiter(_ id: UInt64) {
-        guard let index = waiters.firstIndex(where: { $0.id == id }) else { return }
-        waiters.remove(at: index).continuation.resume(throwing: CancellationError())
+        let step = state.withLock { state -> Step in
+            if state.closed { return .closed }
+            if let connection = state.idle[role]?.popLast() { return .leased(connection) }
+            state.nextWaiterID += 1
+            return .wait(state.nextWaiterID)
+        }
+        switch step {
+        case .leased(let connection): return connection
+        case .closed: throw StoreError.unavailable(reason: "pool closed")
+        case .wait(let id):
+            return try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { continuation in
+                    // A connection may have come back, or the task been cancelled, meanwhile.
+                    let now = state.withLock { state -> Result<SQLiteConnection, any Error>? in
+                        if state.closed { return .failure(StoreError.unavailable(reason: "pool closed")) }
+                        if Task.isCancelled { return .failure(CancellationError()) }
+                        if let connection = state.idle[role]?.popLast() { return .success(connection) }
+                        state.waiters.append(Waiter(id: id, role: role, continuation: continuation))
+                        return nil
+                    }
+                    if let now { continuation.resume(with: now) }
+                }
+            } onCancel: {
+                let waiter = state.withLock { state -> Waiter? in
+                    guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+                    return state.waiters.remove(at: index)
+                }
+                waiter?.continuation.resume(throwing: CancellationError())
+            }
+        }
     }
 
     private func release(_ connection: SQLiteConnection, role: Role) {
-        if let index = waiters.firstIndex(where: { $0.role == role }) {
-            waiters.remove(at: index).continuation.resume(returning: connection)
-        } else {
-            idle[role, default: []].append(connection)
+        let waiter = state.withLock { state -> Waiter? in
+            if let index = state.waiters.firstIndex(where: { $0.role == role }) { return state.waiters.remove(at: index) }
+            state.idle[role, default: []].append(connection)
+            return nil
         }
+        waiter?.continuation.resume(returning: connection)
     }
 
     /// Closes every connection; waiting and later leases fail.
     func close() async {
-        closed = true
+        let waiters = state.withLock { state -> [Waiter] in
+            state.closed = true
+            state.idle.removeAll()
+            defer { state.waiters.removeAll() }
+            return state.waiters
+        }
         for waiter in waiters { waiter.continuation.resume(throwing: StoreError.unavailable(reason: "pool closed")) }
-        waiters.removeAll()
         for connection in all { try? await connection.close() }
-        idle.removeAll()
-        all.removeAll()
     }
 }

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# What authentication costs per request (release build, SQLite unless DATABASE_URL), against
+# bare Hummingbird (benchmarks/BareHummingbird) measured in the same run, rounds alternating:
+# - GET /health/live with and without a valid session cookie: health never authenticates, so
+#   the two must be equal within noise;
+# - GET /api/auth/me with the cookie (the session is answered from the credential cache,
+#   AUTH_CACHE_SECONDS) against the bare JSON route /bare/deal. Target: >= 0.50 of bare.
+# - the same with AUTH_CACHE_SECONDS=0 (a session lookup in the database on every request), on
+#   a second server, to show what the cache saves.
+#
+#   benchmarks/auth.sh
+#   scripts/with-postgres.sh bash -c 'DATABASE_URL=$ZAKOPS_TEST_POSTGRES_URL benchmarks/auth.sh'
+#   DURATION=20s ROUNDS=5 benchmarks/auth.sh
+#
+# The rate limiter is off (its cost is benchmarks/ratelimit.sh's). Needs wrk, curl and python3.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${DURATION:-10s}
+ROUNDS=${ROUNDS:-3}
+CONNECTIONS=${CONNECTIONS:-32}
+source benchmarks/lib.sh
+need wrk curl python3
+build_release zakops BareHummingbird
+head -c 48 /dev/urandom | base64 > "$WORK/secret"
+PASSWORD="bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+EMAIL="bench-auth-$RANDOM$RANDOM@example.com"
+DATABASE=${DATABASE_URL:-sqlite:$WORK/zakops.sqlite}
+PORT=$(free_port)
+UNCACHED_PORT=$(free_port)
+BARE_PORT=$(free_port)
+export DATABASE_URL=$DATABASE SESSION_SECRET_FILE=$WORK/secret PASSWORD_HASH_COST=10 LOG_LEVEL=warning RATE_LIMIT_ENABLED=false
+
+(cd "$WORK" && "$BIN/zakops" migrate >/dev/null)
+printf '%s\n' "$PASSWORD" | (cd "$WORK" && "$BIN/zakops" user create --email "$EMAIL" --role operator >/dev/null)
+(cd "$WORK" && HTTP_PORT=$PORT exec $SERVER_CPU "$BIN/zakops" serve >"$WORK/serve.log" 2>&1) & pids+=($!)
+(cd "$WORK" && HTTP_PORT=$UNCACHED_PORT AUTH_CACHE_SECONDS=0 exec $SERVER_CPU "$BIN/zakops" serve >"$WORK/serve-uncached.log" 2>&1) & pids+=($!)
+$SERVER_CPU "$BIN/BareHummingbird" "$BARE_PORT" >"$WORK/bare.log" 2>&1 & pids+=($!)
+wait_for "$PORT"
+wait_for "$UNCACHED_PORT"
+wait_for "$BARE_PORT"
+
+LOGIN=$(curl -s -D "$WORK/login.headers" -H 'Content-Type: application/json' \
+  -d "$(printf '{"email":"%s","password":"%s"}' "$EMAIL" "$PASSWORD")" "http://127.0.0.1:$PORT/api/auth/login")
+COOKIE=$(awk -F'[=;]' 'tolower($1) ~ /^set-cookie: __host-zakops_session$/ {print $2}' "$WORK/login.headers")
+[ -n "$COOKIE" ] || { echo "login failed" >&2; exit 1; }
+for port in "$PORT" "$UNCACHED_PORT"; do
+  [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: __Host-zakops_session=$COOKIE" "http://127.0.0.1:$port/api/auth/me")" = 200 ] \
+    || { echo "the session is not accepted on port $port" >&2; exit 1; }
+done
+
+# rps URL [COOKIE]: requests/s; fails on any non-2xx answer.
+rps() {
+  local out
+  if [ -n "${2:-}" ]; then
+    out=$($CLIENT_CPU wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -H "Cookie: __Host-zakops_session=$2" "$1")
+  else
+    out=$($CLIENT_CPU wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" "$1")
+  fi
+  if grep -q "Non-2xx" <<<"$out"; then echo "$1: $(grep Non-2xx <<<"$out")" >&2; exit 1; fi
+  awk '/Requests\/sec/ {print $2}' <<<"$out"
+}
+BARE_JSON="http://127.0.0.1:$BARE_PORT/bare/deal"
+HEALTH="http://127.0.0.1:$PORT/health/live"
+ME="http://127.0.0.1:$PORT/api/auth/me"
+ME_UNCACHED="http://127.0.0.1:$UNCACHED_PORT/api/auth/me"
+
+wrk -t1 -c4 -d2s "$BARE_JSON" >/dev/null
+wrk -t1 -c4 -d2s -H "Cookie: __Host-zakops_session=$COOKIE" "$ME" >/dev/null
+wrk -t1 -c4 -d2s -H "Cookie: __Host-zakops_session=$COOKIE" "$ME_UNCACHED" >/dev/null
+bare=(); plain=(); cookie=(); me=(); uncached=()
+for round in $(seq 1 "$ROUNDS"); do
+  b=$(rps "$BARE_JSON"); h=$(rps "$HEALTH"); hc=$(rps "$HEALTH" "$COOKIE"); m=$(rps "$ME" "$COOKIE"); u=$(rps "$ME_UNCACHED" "$COOKIE")
+  printf 'round %d: bare JSON %7.0f   health %7.0f   health+cookie %7.0f   /api/auth/me %7.0f   /api/auth/me uncached %7.0f req/s\n' \
+    "$round" "$b" "$h" "$hc" "$m" "$u"
+  bare+=("$b"); plain+=("$h"); cookie+=("$hc"); me+=("$m"); uncached+=("$u")
+done
+python3 - "${DATABASE_URL%%:*}" "${bare[*]}" "${plain[*]}" "${cookie[*]}" "${me[*]}" "${uncached[*]}" <<'PY'
+import sys
+backend = "PostgreSQL" if sys.argv[1].startswith("postgres") else "SQLite"
+b, h, hc, m, u = (sum(v) / len(v) for v in ([float(x) for x in arg.split()] for arg in sys.argv[2:7]))
+print(f"{backend}: health with cookie / without {hc/h:.3f} (equal within noise expected); "
+      f"/api/auth/me / bare JSON {m/b:.3f} (target >= 0.50); uncached {u/b:.3f}; cache speed-up {m/u:.2f}x")
+PY
