@@ -34,6 +34,8 @@ enum ConnectionFailure {
             default:
                 return false
             }
+        case let error as SQLiteReadError:
+            return error.isUnavailable
         case is IOError, is ChannelError, is NIOConnectionError:
             return true
         default:

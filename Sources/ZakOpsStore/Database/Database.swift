@@ -128,16 +128,27 @@ public final class Database: Sendable {
     func withConnection<T: Sendable>(role: SQLiteConnectionPool.Role, _ work: @escaping @Sendable (LeasedConnection) async throws -> T) async throws -> T {
         leaseCount.add(1, ordering: .relaxed)
         do {
-            if case .sqlite(let pool) = backend,
-               let result = try await pool.withIdleConnection(role: role, { connection in try await work(.sqlite(connection)) }) {
-                return result
+            if case .sqlite(let pool) = backend {
+                let idle: T? = switch role {
+                case .read: try await pool.readers.withIdleConnection { try await work(.sqliteRead($0)) }
+                case .write: try await pool.writer.withIdleConnection { try await work(.sqlite($0)) }
+                }
+                if let idle { return idle }
             }
             return try await withLeaseDeadline(deadline) { [backend] flag in
                 switch backend {
                 case .sqlite(let pool):
-                    return try await pool.withConnection(role: role) { connection in
-                        flag.markLeased()
-                        return try await work(.sqlite(connection))
+                    switch role {
+                    case .read:
+                        return try await pool.readers.withConnection { connection in
+                            flag.markLeased()
+                            return try await work(.sqliteRead(connection))
+                        }
+                    case .write:
+                        return try await pool.writer.withConnection { connection in
+                            flag.markLeased()
+                            return try await work(.sqlite(connection))
+                        }
                     }
                 case .postgres(let client):
                     return try await client.withConnection { connection in
@@ -174,16 +185,22 @@ public final class Database: Sendable {
 
 /// One connection leased from either pool.
 enum LeasedConnection: Sendable {
+    /// SQLite's writer.
     case sqlite(SQLiteConnection)
+    /// A read-only SQLite connection (reads outside transactions).
+    case sqliteRead(SQLiteReadConnection)
     case postgres(PostgresConnection)
 
     /// SQLKit over this connection, with query logging off: bound values can be credentials.
     var sql: any SQLDatabase {
         switch self {
         case .sqlite(let connection): connection.sql(queryLogLevel: nil)
+        case .sqliteRead(let connection): SQLiteReadDatabase(connection: connection, logger: Self.logger)
         case .postgres(let connection): connection.sql(queryLogLevel: nil)
         }
     }
+
+    private static let logger = Logger(label: "zakops.sqlite.read")
 
     /// Runs `work` between BEGIN and COMMIT, rolling back if it throws. Errors pass through
     /// unwrapped (PostgresClient's own `withTransaction` would wrap them).
@@ -203,14 +220,15 @@ enum LeasedConnection: Sendable {
     }
 
     var isSQLite: Bool {
-        if case .sqlite = self { return true }
-        return false
+        if case .postgres = self { return false }
+        return true
     }
 
     /// Transaction control statements only: constant text, nothing spliced.
     private func execute(_ statement: TransactionStatement) async throws {
         switch self {
         case .sqlite(let connection): _ = try await connection.query(statement.rawValue, [])
+        case .sqliteRead(let connection): try connection.query(statement.rawValue, []) { _ in }
         case .postgres(let connection): try await connection.query(PostgresQuery(unsafeSQL: statement.rawValue), logger: connection.logger)
         }
     }

@@ -5,8 +5,9 @@ import NIOPosix
 import SQLiteNIO
 import Synchronization
 
-/// A fixed set of SQLite connections to one file, each leased to one task at a time: one
-/// writer connection and the rest for reads.
+/// The SQLite connections to one file: one writer (SQLiteNIO, statements on its thread pool,
+/// transactions held across awaits) and the rest read-only `SQLiteReadConnection`s, which run
+/// on the caller's thread with kept statements. Each is leased to one task at a time.
 ///
 /// SQLite in WAL mode lets readers run beside one writer, and writers serialize on the file
 /// lock. Were every connection allowed to write, concurrent writers would wait in SQLite's busy
@@ -14,55 +15,42 @@ import Synchronization
 /// a few requests a second. With one writer connection, writers queue here in arrival order
 /// instead, and `busy_timeout` only matters for other processes (the `zakops` commands).
 /// Waiting for a lease honours task cancellation, so a deadline can abandon the wait.
-///
-/// The state is behind a lock, not in an actor: a lease and its return are a few instructions
-/// on the caller's thread, where an actor cost two hops to its executor per query.
 final class SQLiteConnectionPool: Sendable {
     /// What a lease is for.
     enum Role: Sendable {
         case read, write
     }
 
-    private struct Waiter {
-        let id: UInt64
-        let role: Role
-        let continuation: CheckedContinuation<SQLiteConnection, any Error>
-    }
+    let writer: LeaseQueue<SQLiteConnection>
+    let readers: LeaseQueue<SQLiteReadConnection>
 
-    private struct State {
-        var idle: [Role: [SQLiteConnection]]
-        var waiters: [Waiter] = []
-        var nextWaiterID: UInt64 = 0
-        var closed = false
-    }
-
-    private let state: Mutex<State>
-    private let all: [SQLiteConnection]
-
-    /// Opens `size` connections to `path`, creating the folder (0700) and file (0600) if needed.
+    /// Opens the writer and `size - 1` readers (at least one) to `path`, creating the folder
+    /// (0700) and file (0600) if needed.
     static func open(path: String, size: Int, busyTimeout: Duration, create: Bool, logger: Logger) async throws -> SQLiteConnectionPool {
         if create {
             try prepareFile(at: path)
         } else if !FileManager.default.fileExists(atPath: path) {
             throw StoreError.unavailable(reason: "the SQLite file does not exist")
         }
-        var connections: [SQLiteConnection] = []
+        // The writer first: it switches the file to WAL, which the read-only connections need.
+        let writer = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+        var readers: [SQLiteReadConnection] = []
         do {
-            for _ in 0..<max(2, size) {
-                let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
-                connections.append(connection)
-                try await configure(connection, busyTimeout: busyTimeout)
+            try await configure(writer, busyTimeout: busyTimeout)
+            for _ in 0..<max(1, size - 1) {
+                readers.append(try SQLiteReadConnection.open(path: path, busyTimeout: busyTimeout))
             }
         } catch {
-            for connection in connections { try? await connection.close() }
+            for reader in readers { reader.close() }
+            try? await writer.close()
             throw error
         }
-        return SQLiteConnectionPool(connections: connections)
+        return SQLiteConnectionPool(writer: LeaseQueue([writer]), readers: LeaseQueue(readers))
     }
 
-    private init(connections: [SQLiteConnection]) {
-        state = Mutex(State(idle: [.write: [connections[0]], .read: Array(connections.dropFirst())]))
-        all = connections
+    private init(writer: LeaseQueue<SQLiteConnection>, readers: LeaseQueue<SQLiteReadConnection>) {
+        self.writer = writer
+        self.readers = readers
     }
 
     /// WAL for concurrent readers, foreign keys enforced, and a busy timeout instead of
@@ -107,90 +95,9 @@ final class SQLiteConnectionPool: Sendable {
         }
     }
 
-    /// Runs `work` with a leased connection of the role and returns it to the pool afterwards.
-    func withConnection<T: Sendable>(role: Role, _ work: @Sendable (SQLiteConnection) async throws -> T) async throws -> T {
-        try await use(try await lease(role), role: role, work)
-    }
-
-    /// Runs `work` at once if a connection of the role is idle, or returns nil without running
-    /// it. The common case then needs no deadline (a timer task per query was a visible cost).
-    func withIdleConnection<T: Sendable>(role: Role, _ work: @Sendable (SQLiteConnection) async throws -> T) async throws -> T? {
-        let connection = state.withLock { state -> SQLiteConnection? in
-            state.closed ? nil : state.idle[role]?.popLast()
-        }
-        guard let connection else { return nil }
-        return try await use(connection, role: role, work)
-    }
-
-    /// Runs `work` with a leased connection and returns the connection to the pool, whatever
-    /// `work` does.
-    private func use<T: Sendable>(_ connection: SQLiteConnection, role: Role, _ work: @Sendable (SQLiteConnection) async throws -> T) async throws -> T {
-        do {
-            let result = try await work(connection)
-            release(connection, role: role)
-            return result
-        } catch {
-            release(connection, role: role)
-            throw error
-        }
-    }
-
-    private func lease(_ role: Role) async throws -> SQLiteConnection {
-        enum Step {
-            case leased(SQLiteConnection)
-            case closed
-            case wait(UInt64)
-        }
-        let step = state.withLock { state -> Step in
-            if state.closed { return .closed }
-            if let connection = state.idle[role]?.popLast() { return .leased(connection) }
-            state.nextWaiterID += 1
-            return .wait(state.nextWaiterID)
-        }
-        switch step {
-        case .leased(let connection): return connection
-        case .closed: throw StoreError.unavailable(reason: "pool closed")
-        case .wait(let id):
-            return try await withTaskCancellationHandler {
-                try await withCheckedThrowingContinuation { continuation in
-                    // A connection may have come back, or the task been cancelled, meanwhile.
-                    let now = state.withLock { state -> Result<SQLiteConnection, any Error>? in
-                        if state.closed { return .failure(StoreError.unavailable(reason: "pool closed")) }
-                        if Task.isCancelled { return .failure(CancellationError()) }
-                        if let connection = state.idle[role]?.popLast() { return .success(connection) }
-                        state.waiters.append(Waiter(id: id, role: role, continuation: continuation))
-                        return nil
-                    }
-                    if let now { continuation.resume(with: now) }
-                }
-            } onCancel: {
-                let waiter = state.withLock { state -> Waiter? in
-                    guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
-                    return state.waiters.remove(at: index)
-                }
-                waiter?.continuation.resume(throwing: CancellationError())
-            }
-        }
-    }
-
-    private func release(_ connection: SQLiteConnection, role: Role) {
-        let waiter = state.withLock { state -> Waiter? in
-            if let index = state.waiters.firstIndex(where: { $0.role == role }) { return state.waiters.remove(at: index) }
-            state.idle[role, default: []].append(connection)
-            return nil
-        }
-        waiter?.continuation.resume(returning: connection)
-    }
-
     /// Closes every connection; waiting and later leases fail.
     func close() async {
-        let waiters = state.withLock { state -> [Waiter] in
-            state.closed = true
-            state.idle.removeAll()
-            defer { state.waiters.removeAll() }
-            return state.waiters
-        }
-        for waiter in waiters { waiter.continuation.resume(throwing: StoreError.unavailable(reason: "pool closed")) }
-        for connection in all { try? await connection.close() }
+        for reader in readers.close() { reader.close() }
+        for connection in writer.close() { try? await connection.close() }
     }
 }
