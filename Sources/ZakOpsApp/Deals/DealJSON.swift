@@ -61,17 +61,20 @@ enum DealJSON {
         out.append(",\"id\":")
         JSONText.appendString(deal.id, to: &out)
         out.append(",\"metrics\":{")
+        // The stored text is a Decimal's description: plain digits with an optional sign and
+        // point, a valid JSON number (what JSONEncoder writes for a Decimal too).
         var first = true
-        for (key, value) in [("asking_price", deal.metrics.askingPrice), ("ebitda", deal.metrics.ebitda), ("revenue", deal.metrics.revenue)] {
-            guard let value else { continue }
+        func figure(_ key: String, _ value: String?) {
+            guard let value else { return }
             out.append(first ? "\"" : ",\"")
             out.append(key)
             out.append("\":")
-            // The stored text is a Decimal's description: plain digits with an optional sign
-            // and point, a valid JSON number (what JSONEncoder writes for a Decimal too).
             out.append(value)
             first = false
         }
+        figure("asking_price", deal.metrics.askingPrice)
+        figure("ebitda", deal.metrics.ebitda)
+        figure("revenue", deal.metrics.revenue)
         out.append("},\"stage\":")
         JSONText.appendString(deal.stage.rawValue, to: &out)
         out.append(",\"status\":")

@@ -20,8 +20,13 @@ extension JSONText {
 /// never break a log line or forge a new one.
 public enum JSONText {
     public static func appendString(_ text: String, to output: inout String) {
-        // Fast path: printable ASCII without quote or backslash needs no escaping.
-        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C }) {
+        // Fast path: printable ASCII without quote or backslash needs no escaping (checked over
+        // the contiguous bytes of a native string, without an iterator).
+        let plain = text.utf8.withContiguousStorageIfAvailable { bytes in
+            for byte in bytes where byte < 0x20 || byte >= 0x7F || byte == 0x22 || byte == 0x5C { return false }
+            return true
+        } ?? text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C })
+        if plain {
             output.append("\"")
             output.append(text)
             output.append("\"")

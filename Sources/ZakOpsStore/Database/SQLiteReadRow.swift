@@ -8,13 +8,20 @@ struct SQLiteReadRow: SQLRow {
     /// A statement's column names and where each is (the first of a repeated name wins).
     final class Columns: Sendable {
         let names: [String]
-        let index: [String: Int]
+        private let index: [String: Int]
 
         init(names: [String]) {
             self.names = names
             var index: [String: Int] = [:]
             for (position, name) in names.enumerated() where index[name] == nil { index[name] = position }
             self.index = index
+        }
+
+        /// Where `name` is. A short scan first (a row has a few dozen columns, and comparing
+        /// short names is cheaper than hashing them), the table for wide rows.
+        func position(of name: String) -> Int? {
+            if names.count <= 24 { return names.firstIndex(of: name) }
+            return index[name]
         }
     }
 
@@ -23,31 +30,49 @@ struct SQLiteReadRow: SQLRow {
 
     var allColumns: [String] { columns.names }
 
-    func contains(column: String) -> Bool { columns.index[column] != nil }
+    func contains(column: String) -> Bool { columns.position(of: column) != nil }
 
     func decodeNil(column: String) throws -> Bool {
-        guard let position = columns.index[column] else { return true }
+        guard let position = columns.position(of: column) else { return true }
         return values[position] == .null
     }
 
     func decode<D: Decodable>(column: String, as type: D.Type) throws -> D {
-        guard let position = columns.index[column] else { throw MissingColumn(column: column) }
+        guard let position = columns.position(of: column) else { throw MissingColumn(column: column) }
         let value = values[position]
+        // The repositories' column types, without the generic decoder: comparing metatypes is a
+        // pointer comparison, and the value is then exactly a `D`.
+        let wanted = ObjectIdentifier(D.self)
         switch value {
         case .text(let text):
-            if let text = text as? D { return text }
-            if let text = Optional(text) as? D { return text }
+            if wanted == Self.string { return unsafeBitCast(text, to: D.self) }
+            if wanted == Self.optionalString { return unsafeBitCast(Optional(text), to: D.self) }
         case .integer(let integer):
-            if D.self == Int.self || D.self == Int?.self { return Int(integer) as! D }
-            if D.self == Int64.self || D.self == Int64?.self { return Int64(integer) as! D }
-            if D.self == Bool.self || D.self == Bool?.self { return (integer != 0) as! D }
+            if wanted == Self.int { return unsafeBitCast(Int(integer), to: D.self) }
+            if wanted == Self.int64 { return unsafeBitCast(Int64(integer), to: D.self) }
+            if wanted == Self.bool { return unsafeBitCast(integer != 0, to: D.self) }
+            if wanted == Self.optionalInt { return unsafeBitCast(Optional(Int(integer)), to: D.self) }
+            if wanted == Self.optionalInt64 { return unsafeBitCast(Optional(Int64(integer)), to: D.self) }
+            if wanted == Self.optionalBool { return unsafeBitCast(Optional(integer != 0), to: D.self) }
         case .null:
-            if let none = Optional<String>.none as? D { return none }
+            if wanted == Self.optionalString { return unsafeBitCast(String?.none, to: D.self) }
+            if wanted == Self.optionalInt { return unsafeBitCast(Int?.none, to: D.self) }
+            if wanted == Self.optionalInt64 { return unsafeBitCast(Int64?.none, to: D.self) }
+            if wanted == Self.optionalBool { return unsafeBitCast(Bool?.none, to: D.self) }
         default:
             break
         }
         return try SQLiteDataDecoder().decode(D.self, from: value)
     }
+
+    private static let string = ObjectIdentifier(String.self)
+    private static let optionalString = ObjectIdentifier(String?.self)
+    private static let int = ObjectIdentifier(Int.self)
+    private static let int64 = ObjectIdentifier(Int64.self)
+    private static let bool = ObjectIdentifier(Bool.self)
+    private static let optionalInt = ObjectIdentifier(Int?.self)
+    private static let optionalInt64 = ObjectIdentifier(Int64?.self)
+    private static let optionalBool = ObjectIdentifier(Bool?.self)
 
     struct MissingColumn: Error {
         let column: String
