@@ -136,6 +136,39 @@ struct LoginAndSessionTests {
         }
     }
 
+    @Test("a request a minute after the last moves the session's idle clock, written after the response")
+    func lastSeenWrittenOffPath() async throws {
+        try await TestServer.run { server in
+            let account = try await server.createOperator()
+            let session = try await server.login(account)
+            func lastSeen() async throws -> String? {
+                try await server.database.read { sql in
+                    try await sql.select().column("last_seen_at").from("sessions").where("operator_id", .equal, SQLBind(account.id))
+                        .first()?.decode(column: "last_seen_at", as: String.self)
+                }
+            }
+            let before = try #require(try await lastSeen())
+            server.clock.advance(by: 61)
+            #expect(try await server.client.execute(uri: "/api/auth/me", method: .get, headers: session.cookieOnly).status == .ok)
+            let expected = Timestamp.string(from: server.clock.now())
+            let deadline = ContinuousClock.now + .seconds(10)
+            var after = try await lastSeen()
+            while after == before, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+                after = try await lastSeen()
+            }
+            #expect(after == expected, "moved to the request's time by the recorder")
+            // Within the minute nothing more is noted: the recorder has nothing to write.
+            server.clock.advance(by: 30)
+            #expect(try await server.client.execute(uri: "/api/auth/me", method: .get, headers: session.cookieOnly).status == .ok)
+            try await Task.sleep(for: .milliseconds(1_500))
+            #expect(try await lastSeen() == expected)
+            // 31 minutes of silence after that end the session (the idle timeout counts from it).
+            server.clock.advance(by: 31 * 60)
+            #expect(try await server.client.execute(uri: "/api/auth/me", method: .get, headers: session.cookieOnly).status == .unauthorized)
+        }
+    }
+
     /// Slack for a slow test machine on top of a time bound.
     static let slack = Duration.seconds(2)
 
