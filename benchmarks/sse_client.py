@@ -91,7 +91,9 @@ async def watch(reader, marker, arrivals, index):
         buffer = buffer[-len(marker):]
 
 
-async def latency(port, cookie, csrf, n, k):
+async def latency(port, cookie, csrf, n, k, post_port=None):
+    # Streams on `port`; changes made through `post_port` (another instance) when given.
+    post_port = post_port or port
     streams = await open_many(port, cookie, n)
     arrivals = {}
     tasks = [asyncio.create_task(watch(r, b"event: deal.created", arrivals, i)) for i, (r, _) in enumerate(streams)]
@@ -102,7 +104,7 @@ async def latency(port, cookie, csrf, n, k):
         start = time.perf_counter()
         # The commit happens just before the server answers: latency counts from the answer
         # (an event may even arrive first: a negative sample).
-        answered = await post_deal(port, cookie, csrf, f"Latency {round_}")
+        answered = await post_deal(post_port, cookie, csrf, f"Latency {round_}")
         requests.append(answered - start)
         deadline = start + 10
         while sum(1 for v in arrivals.values() if v) < n and time.perf_counter() < deadline:
@@ -128,4 +130,5 @@ if __name__ == "__main__":
     elif mode == "plain":
         asyncio.run(hold(int(sys.argv[2]), None, int(sys.argv[3])))
     else:
-        asyncio.run(latency(int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6])))
+        asyncio.run(latency(int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6]),
+                            int(sys.argv[7]) if len(sys.argv) > 7 else None))

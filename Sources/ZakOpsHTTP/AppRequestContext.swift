@@ -31,11 +31,14 @@ public struct AppRequestContext: RequestContext {
     public var authenticatedByCookie = false
     /// What the application attaches to the request (`RequestValueKey`).
     public var values = RequestValues()
+    /// The connection, for `InboundClose`.
+    public let connectionID: ObjectIdentifier
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = CoreRequestContextStorage(source: source)
         requestID = RandomToken.requestID()
         clientIP = source.channel.remoteAddress?.ipAddress
+        connectionID = ObjectIdentifier(source.channel)
         // Hummingbird reads its request id from this key (`context.id`); make it ours.
         logger[metadataKey: "hb.request.id"] = .string(requestID)
     }

@@ -162,7 +162,7 @@ struct EventStreamTests {
         return condition()
     }
 
-    @Test("a stream the client closes frees its place within a second, without waiting for a heartbeat")
+    @Test("a stream the client closes frees its place within a second, without waiting for a heartbeat", .timeLimit(.minutes(1)))
     func closeFreesAtOnce() async throws {
         try await TestServer.run(configure: { settings in
             Self.fast(&settings)
@@ -189,6 +189,7 @@ struct EventStreamTests {
             let sixth = try Self.stream(server, session)
             #expect(try await sixth.wait { $0.status != nil })
             #expect(sixth.status == 429, "and no more than the two")
+            for client in clients { client.close() }
         }
     }
 

@@ -145,47 +145,48 @@ struct EventStreamController: Sendable {
         // After a reset the client reloads its state: stream only what comes after it.
         let resetTo = replay.map { $0 == nil } == true ? try await EventFeed.latestSequence(in: database) : 0
         let startAfter = lastEventID ?? 0
+        let connection = context.connectionID
         let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-store", HTTPField.Name("X-Accel-Buffering")!: "no"]
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            defer { hub.unsubscribe(subscription.id) }
             // The client's close (FIN) ends the subscription at once, so its place is free for
             // the next stream instead of at the next heartbeat's failed write.
-            try await request.body.consumeWithInboundCloseHandler { _ in
-                var permissions = principal.permissions
-                var lastSent = startAfter
-                try await writer.write(ByteBuffer(string: "retry: 3000\n\n"))
-                switch replay {
-                case .some(.none):
-                    // Older than the replay window: the client reloads, then listens from now.
-                    try await writer.write(ByteBuffer(string: "event: reset\ndata: {\"reason\":\"replay_window\"}\n\n"))
-                    lastSent = resetTo
-                case .some(.some(let events)):
-                    for event in events where permissions.contains(event.permission) && filter.accepts(event) {
-                        try await writer.write(Self.frame(event))
-                    }
-                    lastSent = max(lastSent, events.last?.sequence ?? lastSent)
-                case .none:
-                    break
-                }
-                loop: for await item in subscription.stream {
-                    switch item {
-                    case .event(let event):
-                        guard event.sequence > lastSent, permissions.contains(event.permission) else { continue }
-                        try await writer.write(Self.frame(event))
-                        lastSent = event.sequence
-                    case .heartbeat:
-                        // The session or key must still be good: a revoked one ends the stream.
-                        guard let current = try? await recheck() else { break loop }
-                        permissions = current.permissions
-                        hub.update(subscription.id, permissions: current.permissions)
-                        try await writer.write(ByteBuffer(string: ": heartbeat\n\n"))
-                    case .fallback(let reason):
-                        try await writer.write(ByteBuffer(string: "event: fallback\ndata: {\"reason\":\"\(reason)\",\"poll\":\"/api/events/poll\",\"interval_ms\":\(Self.pollInterval)}\n\n"))
-                        break loop
-                    }
-                }
-            } onInboundClosed: {
+            InboundClose.onClose(of: connection) { hub.unsubscribe(subscription.id) }
+            defer {
+                InboundClose.forget(connection)
                 hub.unsubscribe(subscription.id)
+            }
+            var permissions = principal.permissions
+            var lastSent = startAfter
+            try await writer.write(ByteBuffer(string: "retry: 3000\n\n"))
+            switch replay {
+            case .some(.none):
+                // Older than the replay window: the client reloads, then listens from now.
+                try await writer.write(ByteBuffer(string: "event: reset\ndata: {\"reason\":\"replay_window\"}\n\n"))
+                lastSent = resetTo
+            case .some(.some(let events)):
+                for event in events where permissions.contains(event.permission) && filter.accepts(event) {
+                    try await writer.write(Self.frame(event))
+                }
+                lastSent = max(lastSent, events.last?.sequence ?? lastSent)
+            case .none:
+                break
+            }
+            loop: for await item in subscription.stream {
+                switch item {
+                case .event(let event):
+                    guard event.sequence > lastSent, permissions.contains(event.permission) else { continue }
+                    try await writer.write(Self.frame(event))
+                    lastSent = event.sequence
+                case .heartbeat:
+                    // The session or key must still be good: a revoked one ends the stream.
+                    guard let current = try? await recheck() else { break loop }
+                    permissions = current.permissions
+                    hub.update(subscription.id, permissions: current.permissions)
+                    try await writer.write(ByteBuffer(string: ": heartbeat\n\n"))
+                case .fallback(let reason):
+                    try await writer.write(ByteBuffer(string: "event: fallback\ndata: {\"reason\":\"\(reason)\",\"poll\":\"/api/events/poll\",\"interval_ms\":\(Self.pollInterval)}\n\n"))
+                    break loop
+                }
             }
             try await writer.finish(nil)
         })

@@ -273,11 +273,12 @@ public func buildApplication(
     switch listener {
     case .plain:
         scheme = .http
-        server = .http1(configuration: .init(idleTimeout: TimeAmount(settings.httpIdleTimeout)))
+        server = .http1(configuration: .init(additionalChannelHandlers: [InboundClose.Handler()], idleTimeout: TimeAmount(settings.httpIdleTimeout)))
         port = settings.httpPort
     case .tls(let certificates):
         scheme = .https
-        server = try .tls(.http1(configuration: .init(idleTimeout: TimeAmount(settings.httpIdleTimeout))), tlsConfiguration: certificates.serverConfiguration())
+        server = try .tls(.http1(configuration: .init(additionalChannelHandlers: [InboundClose.Handler()], idleTimeout: TimeAmount(settings.httpIdleTimeout))),
+                          tlsConfiguration: certificates.serverConfiguration())
         port = settings.httpsPort
     }
     var middlewares: [any MiddlewareProtocol<Request, Response, AppRequestContext>] = [
