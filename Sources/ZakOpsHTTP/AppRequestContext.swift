@@ -31,6 +31,9 @@ public struct AppRequestContext: RequestContext {
     public var authenticatedByCookie = false
     /// What the application attaches to the request (`RequestValueKey`).
     public var values = RequestValues()
+    /// The credential the request presents, as the rate limiter saw it (nil when it presents
+    /// none or the limiter is off): authentication reuses its hash.
+    public var presentedCredential: PresentedCredential?
     /// The connection, for `InboundClose`.
     public let connectionID: ObjectIdentifier
 

@@ -14,7 +14,7 @@ public enum BearerKey {
     /// stored in; nil for any other header.
     public static func hash(authorization header: String) -> String? {
         let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer", parts[1].hasPrefix("zk_"), parts[1].utf8.count <= 128 else { return nil }
+        guard parts.count == 2, parts[0].lowercased() == "bearer", parts[1].hasPrefix("zk_"), parts[1].utf8.count <= PresentedCredential.maxTokenLength else { return nil }
         return Digest.sha256Hex(String(parts[1]))
     }
 }

@@ -11,8 +11,11 @@ public struct PresentedCredential: Sendable {
     /// The SHA-256 (hex) of the API key or session token, the form both are stored in; of the
     /// whole header for any other `Authorization` text.
     public let hash: String
-    /// Whether it has the form of an API key or a session token (only those are named in logs).
+    /// Whether it has the form of an API key or a session token (only those are named in logs,
+    /// and only those are looked up).
     public let isKnownForm: Bool
+    /// Whether it is the session cookie (else the `Authorization` header).
+    public let isCookie: Bool
 
     /// The rate-limit key: one session or key gets the same budget from every address.
     public var limitKey: String { "credential:" + hash }
@@ -22,15 +25,20 @@ public struct PresentedCredential: Sendable {
     /// header's hash could be tested against a password list).
     public var reference: String? { isKnownForm ? String(hash.prefix(16)) : nil }
 
+    /// The longest session token or API key text: anything longer is refused unread.
+    public static let maxTokenLength = 128
+
     /// The credential of `request`, or nil when it presents none.
     public init?(in request: Request, sessionCookie: String) {
         if let authorization = request.headers[.authorization] {
             let keyHash = BearerKey.hash(authorization: authorization)
             hash = keyHash ?? Digest.sha256Hex(authorization)
             isKnownForm = keyHash != nil
+            isCookie = false
         } else if !SessionFreePaths.contains(request.uri.path), let cookie = request.cookies[sessionCookie], !cookie.value.isEmpty {
             hash = Digest.sha256Hex(cookie.value)
-            isKnownForm = true
+            isKnownForm = cookie.value.utf8.count <= Self.maxTokenLength
+            isCookie = true
         } else {
             return nil
         }

@@ -44,6 +44,8 @@ public struct RateLimitMiddleware: RouterMiddleware {
         let credential = PresentedCredential(in: request, sessionCookie: sessionCookie)
         var context = context
         if let credential {
+            // Authentication looks the credential up by this hash instead of hashing it again.
+            context.presentedCredential = credential
             if let reference = credential.reference { context.logger[metadataKey: "credential_ref"] = .string(reference) }
             // An address whose refused credentials passed the limit: refused before any lookup.
             try limiter.refuseIfExhausted(api, key: CredentialRefusalLimit.key(address: address), context: context)

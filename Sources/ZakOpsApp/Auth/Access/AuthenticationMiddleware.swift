@@ -27,16 +27,14 @@ struct AuthenticationMiddleware: RouterMiddleware {
         if HealthPath.matches(request.uri.path) { return try await next(request, context) }
         var context = context
         if let authorization = request.headers[.authorization] {
-            context.principal = try await principal(forAuthorization: authorization, context: context)
+            // The rate limiter already hashed the header: nil there means not a key's form.
+            let keyHash = context.presentedCredential.map { $0.isKnownForm ? $0.hash : nil } ?? BearerKey.hash(authorization: authorization)
+            context.principal = try await principal(keyHash: keyHash, context: context)
             context.credentialRefused = context.principal == nil
+        } else if let presented = context.presentedCredential, presented.isCookie {
+            try await adoptSession(hash: presented.isKnownForm ? presented.hash : nil, context: &context)
         } else if !SessionFreePaths.contains(request.uri.path), let cookie = SessionCookie.value(in: request) {
-            // A cookie that is not a token's shape is refused like one naming no session.
-            if let token = SessionCookie.token(cookie), let principal = try await sessions.resolve(token: token) {
-                context.principal = principal
-                context.authenticatedByCookie = true
-            } else {
-                context.sessionCookieRefused = true
-            }
+            try await adoptSession(hash: SessionCookie.token(cookie).map(Digest.sha256Hex), context: &context)
         } else if developmentAdmin, request.head.authority.map(LoopbackHost.matches) == true {
             // Only for requests addressed to this machine by a loopback name (no DNS rebinding).
             context.principal = .developmentAdmin
@@ -44,10 +42,19 @@ struct AuthenticationMiddleware: RouterMiddleware {
         return try await next(request, context)
     }
 
-    private func principal(forAuthorization header: String, context: Context) async throws -> Principal? {
-        guard let keyHash = BearerKey.hash(authorization: header),
-              let principal = try await serviceAccounts.principal(keyHash: keyHash, now: clock.now())
-        else {
+    /// The session with this token hash becomes the request's principal; a cookie that is not
+    /// a token's shape (nil) is refused like one naming no session.
+    private func adoptSession(hash: String?, context: inout Context) async throws {
+        if let hash, let principal = try await sessions.resolve(tokenHash: hash) {
+            context.principal = principal
+            context.authenticatedByCookie = true
+        } else {
+            context.sessionCookieRefused = true
+        }
+    }
+
+    private func principal(keyHash: String?, context: Context) async throws -> Principal? {
+        guard let keyHash, let principal = try await serviceAccounts.principal(keyHash: keyHash, now: clock.now()) else {
             context.logger.warning("security event", metadata: ["event": "api_key_refused", "client_ip": .string(context.clientIP ?? "unknown")])
             return nil
         }

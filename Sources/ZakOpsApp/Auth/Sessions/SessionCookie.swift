@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import ZakOpsHTTP
 
 /// The session cookie, and the one place its attributes are set, through Hummingbird's `Cookie`.
 ///
@@ -26,7 +27,7 @@ enum SessionCookie {
 
     /// `value` if it has a session token's shape (at most 128 bytes).
     static func token(_ value: String) -> String? {
-        value.utf8.count <= 128 ? value : nil
+        value.utf8.count <= PresentedCredential.maxTokenLength ? value : nil
     }
 
     /// The session token the request carries, if any.
