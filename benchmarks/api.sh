@@ -50,17 +50,6 @@ for i in $(seq 1 "$DEALS"); do
 done
 DEAL_ID=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["id"])' "$WORK/deal.json")
 
-# rps URL [COOKIE]: requests/s; fails on any non-2xx answer.
-rps() {
-  local out
-  if [ -n "${2:-}" ]; then
-    out=$($CLIENT_CPU wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -H "Cookie: __Host-zakops_session=$2" "$1")
-  else
-    out=$($CLIENT_CPU wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" "$1")
-  fi
-  if grep -q "Non-2xx" <<<"$out"; then echo "$1: $(grep Non-2xx <<<"$out")" >&2; exit 1; fi
-  awk '/Requests\/sec/ {print $2}' <<<"$out"
-}
 SINGLE="$BASE/api/deals/$DEAL_ID"
 PAGE="$BASE/api/deals?limit=50"
 BARE="http://127.0.0.1:$BARE_PORT/bare/deal"

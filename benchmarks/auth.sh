@@ -48,17 +48,6 @@ for port in "$PORT" "$UNCACHED_PORT"; do
     || { echo "the session is not accepted on port $port" >&2; exit 1; }
 done
 
-# rps URL [COOKIE]: requests/s; fails on any non-2xx answer.
-rps() {
-  local out
-  if [ -n "${2:-}" ]; then
-    out=$($CLIENT_CPU wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -H "Cookie: __Host-zakops_session=$2" "$1")
-  else
-    out=$($CLIENT_CPU wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" "$1")
-  fi
-  if grep -q "Non-2xx" <<<"$out"; then echo "$1: $(grep Non-2xx <<<"$out")" >&2; exit 1; fi
-  awk '/Requests\/sec/ {print $2}' <<<"$out"
-}
 BARE_JSON="http://127.0.0.1:$BARE_PORT/bare/deal"
 HEALTH="http://127.0.0.1:$PORT/health/live"
 ME="http://127.0.0.1:$PORT/api/auth/me"

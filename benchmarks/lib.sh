@@ -36,3 +36,16 @@ if [ "${PIN:-1}" = 1 ] && command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ];
 else
   SERVER_CPU=""; CLIENT_CPU=""; THREADS=${THREADS:-2}
 fi
+
+# rps URL [COOKIE]: requests/s of wrk against URL (with the session cookie when given), with
+# THREADS, CONNECTIONS and DURATION; stops the script on any non-2xx answer.
+rps() {
+  local out
+  if [ -n "${2:-}" ]; then
+    out=$($CLIENT_CPU wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -H "Cookie: __Host-zakops_session=$2" "$1")
+  else
+    out=$($CLIENT_CPU wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" "$1")
+  fi
+  if grep -q "Non-2xx" <<<"$out"; then echo "$1: $(grep Non-2xx <<<"$out")" >&2; exit 1; fi
+  awk '/Requests\/sec/ {print $2}' <<<"$out"
+}

@@ -96,13 +96,7 @@ struct EventStreamTests {
     func perUserLimit() async throws {
         try await TestServer.run(configure: Self.fast) { server in
             let session = try await server.login(try await server.createOperator(role: .viewer))
-            var clients: [SSEClient] = []
-            for _ in 0..<5 {
-                let client = try Self.stream(server, session)
-                #expect(try await client.wait { $0.status != nil })
-                #expect(client.status == 200)
-                clients.append(client)
-            }
+            var clients = try await Self.openAllowed(server, session)
             let sixth = try Self.stream(server, session)
             #expect(try await sixth.wait { $0.status != nil })
             #expect(sixth.status == 429)
@@ -169,13 +163,7 @@ struct EventStreamTests {
             settings.sseHeartbeatSeconds = 3_600
         }) { server in
             let session = try await server.login(try await server.createOperator(role: .viewer))
-            var clients: [SSEClient] = []
-            for _ in 0..<5 {
-                let client = try Self.stream(server, session)
-                #expect(try await client.wait { $0.status != nil })
-                #expect(client.status == 200)
-                clients.append(client)
-            }
+            var clients = try await Self.openAllowed(server, session)
             clients[0].close()
             clients[1].close()
             let closed = ContinuousClock.now
@@ -191,6 +179,18 @@ struct EventStreamTests {
             #expect(sixth.status == 429, "and no more than the two")
             for client in clients { client.close() }
         }
+    }
+
+    /// The five streams one user may hold, each answered 200.
+    static func openAllowed(_ server: TestServer, _ session: BrowserSession) async throws -> [SSEClient] {
+        var clients: [SSEClient] = []
+        for _ in 0..<5 {
+            let client = try Self.stream(server, session)
+            #expect(try await client.wait { $0.status != nil })
+            #expect(client.status == 200)
+            clients.append(client)
+        }
+        return clients
     }
 
     static func waitForStatus(_ status: Int, server: TestServer, session: BrowserSession) async throws -> Bool {
