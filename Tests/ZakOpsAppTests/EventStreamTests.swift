@@ -96,7 +96,7 @@ struct EventStreamTests {
     func perUserLimit() async throws {
         try await TestServer.run(configure: Self.fast) { server in
             let session = try await server.login(try await server.createOperator(role: .viewer))
-            var clients = try await Self.openAllowed(server, session)
+            let clients = try await Self.openAllowed(server, session)
             let sixth = try Self.stream(server, session)
             #expect(try await sixth.wait { $0.status != nil })
             #expect(sixth.status == 429)
