@@ -5,8 +5,8 @@
 #   the two must be equal within noise;
 # - GET /api/auth/me with the cookie (the session is answered from the credential cache,
 #   AUTH_CACHE_SECONDS) against the bare JSON route /bare/deal. Target: >= 0.50 of bare.
-# - the same with AUTH_CACHE_SECONDS=0 (a session lookup in the database on every request), on
-#   a second server, to show what the cache saves.
+# - the same with AUTH_CACHE_SECONDS=0 on a second server, to show what keeping entries saves
+#   (nothing is kept, but the concurrent requests of wrk's one cookie still share lookups).
 #
 #   benchmarks/auth.sh
 #   scripts/with-postgres.sh bash -c 'DATABASE_URL=$ZAKOPS_TEST_POSTGRES_URL benchmarks/auth.sh'
