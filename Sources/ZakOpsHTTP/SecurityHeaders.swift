@@ -2,12 +2,14 @@ import HTTPTypes
 import ZakOpsCore
 
 /// The one place that owns the security headers: the checklist's six, plus `Cache-Control:
-/// no-store`. `SecurityHeadersMiddleware` applies them to every response.
+/// no-store, max-age=0` and `Pragma: no-cache` (what drheader's default policy asks for, and
+/// what HTTP/1.0 caches read). `SecurityHeadersMiddleware` applies them to every response.
 public struct SecurityHeaders: Sendable {
     /// `default-src 'self'` is the checklist's value; the two directives after it only tighten it
     /// (no framing, no plugins), matching X-Frame-Options: DENY.
     public static let contentSecurityPolicy = "default-src 'self'; frame-ancestors 'none'; object-src 'none'"
     public static let strictTransportSecurity = "max-age=31536000; includeSubDomains"
+    public static let cacheControl = "no-store, max-age=0"
 
     public let fields: [HTTPField]
 
@@ -19,7 +21,8 @@ public struct SecurityHeaders: Sendable {
             HTTPField(name: .init("Referrer-Policy")!, value: "strict-origin-when-cross-origin"),
             HTTPField(name: .contentSecurityPolicy, value: Self.contentSecurityPolicy),
             HTTPField(name: .strictTransportSecurity, value: Self.strictTransportSecurity),
-            HTTPField(name: .cacheControl, value: "no-store"),
+            HTTPField(name: .cacheControl, value: Self.cacheControl),
+            HTTPField(name: .init("Pragma")!, value: "no-cache"),
         ]
     }
 

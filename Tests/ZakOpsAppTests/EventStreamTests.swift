@@ -32,7 +32,7 @@ struct EventStreamTests {
             #expect(try await client.wait { $0.body.hasPrefix("retry: 3000\n\n") })
             #expect(client.status == 200)
             let head = client.head.lowercased()
-            #expect(head.contains("content-type: text/event-stream") && head.contains("cache-control: no-store") && head.contains("x-accel-buffering: no"))
+            #expect(head.contains("content-type: text/event-stream") && head.contains("cache-control: no-store, max-age=0") && head.contains("x-accel-buffering: no"))
             let deal = try DealsTests.json(try await DealsTests.create(server, session, ["canonical_name": "Streamed"]))
             let id = try #require(deal["id"] as? String)
             #expect(try await client.wait { $0.body.contains("event: deal.created\ndata: ") && $0.body.contains(id) })

@@ -221,6 +221,12 @@ struct LoginAndSessionTests {
     @Test("new passwords: too short, too common, over bcrypt's 72 bytes, or containing the e-mail are refused", arguments: [
         ("short", "must be at least 12 characters"),
         ("1qaz2wsx3edc", "is one of the most common passwords"),
+        // Common words dressed up to pass the length rule.
+        ("password1234", "is one of the most common passwords"),
+        ("Password123!", "is one of the most common passwords"),
+        ("qwertyuiop123", "is one of the most common passwords"),
+        ("P@ssw0rd2024!", "is one of the most common passwords"),
+        ("!!Dr4g0n!!2024", "is one of the most common passwords"),
         (String(repeating: "é", count: 37), "must be at most 72 bytes (bcrypt's limit)"),
     ])
     func passwordPolicy(candidate: String, problem: String) async throws {
@@ -234,6 +240,15 @@ struct LoginAndSessionTests {
             #expect(response.errorBody?.error.detail == problem)
             #expect(try await server.postLogin(email: account.email, password: account.password).status == .ok)
         }
+    }
+
+    @Test("the common-password check reads the word inside, not strings of digits and symbols or passphrases")
+    func commonPasswordCore() {
+        #expect(PasswordPolicy.isCommon("superman2024!!"))
+        #expect(PasswordPolicy.isCommon("m0nk3y$$12345"))
+        #expect(!PasswordPolicy.isCommon("8#4!9&2*7^1%0"))
+        #expect(!PasswordPolicy.isCommon("correct horse battery staple"))
+        #expect(!PasswordPolicy.isCommon("pw-k7d2qz4m9xw3"))
     }
 
     @Test("64 ASCII characters are accepted; a password containing the e-mail's local part is not")

@@ -119,11 +119,14 @@ struct RecoveryAndMFATests {
         }
     }
 
-    @Test("TOTP: once confirmed, login needs a valid code, and a code works only once")
+    @Test("TOTP: once confirmed, login needs a valid code, and a code works only once; turning it on or off ends the other sessions")
     func totp() async throws {
         try await TestServer.run { server in
             let account = try await server.createOperator()
             let session = try await server.login(account)
+            // A second session, in use (so cached) when TOTP is turned on through the first.
+            let bystander = try await server.login(account)
+            #expect(try await server.client.execute(uri: "/api/auth/me", method: .get, headers: bystander.cookieOnly).status == .ok)
             let noPassword = try await server.client.execute(uri: "/api/auth/mfa/totp/setup", method: .post, headers: session.headers(), body: try Self.json(["password": TestServer.password()]))
             #expect(noPassword.status == .unauthorized, "setup needs the account's password")
             let setup = try await server.client.execute(uri: "/api/auth/mfa/totp/setup", method: .post, headers: session.headers(), body: try Self.json(["password": account.password]))
@@ -137,6 +140,8 @@ struct RecoveryAndMFATests {
             }
             let confirm = try await server.client.execute(uri: "/api/auth/mfa/totp/confirm", method: .post, headers: session.headers(), body: try Self.json(["code": code()]))
             #expect(confirm.status == .noContent)
+            #expect(try await server.client.execute(uri: "/api/auth/me", method: .get, headers: bystander.cookieOnly).status == .unauthorized)
+            #expect(try await server.client.execute(uri: "/api/auth/me", method: .get, headers: session.cookieOnly).status == .ok)
 
             // Without a code: TOTP_REQUIRED, no session.
             let missing = try await server.postLogin(email: account.email, password: account.password)
@@ -173,6 +178,8 @@ struct RecoveryAndMFATests {
             server.clock.advance(by: 30)
             let disabled = try await server.client.execute(uri: "/api/auth/mfa/totp/disable", method: .post, headers: other.headers(), body: try Self.json(["password": account.password, "code": code()]))
             #expect(disabled.status == .noContent)
+            #expect(try await server.client.execute(uri: "/api/auth/me", method: .get, headers: session.cookieOnly).status == .unauthorized)
+            #expect(try await server.client.execute(uri: "/api/auth/me", method: .get, headers: other.cookieOnly).status == .ok)
             #expect(try server.mails().filter { $0.contains("Subject: ZakOps two-step sign-in changed") }.count == 2)
             #expect(try await server.postLogin(email: account.email, password: account.password).status == .ok)
         }

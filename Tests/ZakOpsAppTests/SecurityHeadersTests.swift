@@ -45,7 +45,8 @@ struct SecurityHeadersTests {
         try await TestServer.run(configure: { $0.xssProtection = .off }) { server in
             for path in ["/api/nothing", "//api/test/db", "/health/live"] {
                 try await server.client.execute(uri: path, method: .get) { response in
-                    #expect(response.headers[.cacheControl] == "no-store", "\(path)")
+                    #expect(response.headers[.cacheControl] == "no-store, max-age=0", "\(path)")
+                    #expect(response.headers[HTTPField.Name("Pragma")!] == "no-cache", "\(path)")
                     #expect(response.headers[HTTPField.Name("X-XSS-Protection")!] == "0")
                 }
             }

@@ -146,7 +146,7 @@ struct EventStreamController: Sendable {
         let resetTo = replay.map { $0 == nil } == true ? try await EventFeed.latestSequence(in: database) : 0
         let startAfter = lastEventID ?? 0
         let connection = context.connectionID
-        let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-store", HTTPField.Name("X-Accel-Buffering")!: "no"]
+        let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: SecurityHeaders.cacheControl, HTTPField.Name("X-Accel-Buffering")!: "no"]
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             // The client's close (FIN) ends the subscription at once, so its place is free for
             // the next stream instead of at the next heartbeat's failed write.

@@ -93,7 +93,7 @@ public struct AppComponents: Sendable {
     }
 
     var totp: TOTPService {
-        TOTPService(database: database, hasher: hasher, mailer: mailer, clock: clock, logger: logger)
+        TOTPService(database: database, hasher: hasher, mailer: mailer, clock: clock, credentials: credentials, logger: logger)
     }
 
     var passwordResets: PasswordResetService {

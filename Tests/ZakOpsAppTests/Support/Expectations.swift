@@ -12,7 +12,8 @@ enum ExpectedHeaders {
         "X-XSS-Protection": "1; mode=block",
         "Referrer-Policy": "strict-origin-when-cross-origin",
         "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
-        "Cache-Control": "no-store",
+        "Cache-Control": "no-store, max-age=0",
+        "Pragma": "no-cache",
     ]
 
     /// Problems with `lookup` (header name → value), empty when all is well.

@@ -45,13 +45,16 @@ struct TOTPController: Sendable {
         }
         routes.post("/api/auth/mfa/totp/confirm", .authenticated(allowedWhileResetPending: false)) { request, context -> HTTPResponse.Status in
             let input = try await request.decodeJSON(as: CodeRequest.self, context: context)
-            try await service.confirm(account: try await service.account(for: try context.requirePrincipal()), code: input.code)
+            let principal = try context.requirePrincipal()
+            try await service.confirm(account: try await service.account(for: principal), code: input.code, keeping: principal.sessionTokenHash)
             return .noContent
         }
         routes.post("/api/auth/mfa/totp/disable", .authenticated(allowedWhileResetPending: false)) { request, context -> HTTPResponse.Status in
             let input = try await request.decodeJSON(as: DisableRequest.self, context: context)
             try Validate.length(input.password, field: "password", max: 1024)
-            try await service.disable(account: try await service.account(for: try context.requirePrincipal()), password: input.password, code: input.code)
+            let principal = try context.requirePrincipal()
+            try await service.disable(account: try await service.account(for: principal), password: input.password, code: input.code,
+                                      keeping: principal.sessionTokenHash)
             return .noContent
         }
     }

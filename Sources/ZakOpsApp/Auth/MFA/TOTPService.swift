@@ -12,6 +12,8 @@ struct TOTPService: Sendable {
     let hasher: PasswordHasher
     let mailer: any Mailer
     let clock: any AppClock
+    /// Dropped for the operator once turning TOTP on or off ends their other sessions.
+    let credentials: CredentialCache
     let logger: Logger
 
     /// Failed codes allowed before TOTP attempts are refused, and for how long.
@@ -65,31 +67,36 @@ struct TOTPService: Sendable {
     }
 
     /// Turns TOTP on with a valid code, only if the pending secret is still the one the code
-    /// was checked against.
-    func confirm(account: OperatorRecord, code: String) async throws {
+    /// was checked against. The operator's other sessions end: one opened by whoever made the
+    /// change necessary must not outlive it (`keeping`: the session making the change).
+    func confirm(account: OperatorRecord, code: String, keeping: String?) async throws {
         guard let secret = account.totpSecret, !account.totpEnabled else { throw AppError(.conflict, logDetail: "no pending TOTP setup") }
         guard try await consume(code: code, account: account) == .accepted else { throw AppError.validation(field: "code", problem: "is not valid") }
-        let message = Self.notice(account, "Two-step sign-in was turned on for your ZakOps account.")
+        let message = Self.notice(account, "Two-step sign-in was turned on for your ZakOps account, and your other sessions were signed out.")
         let enabled = try await database.transaction { [clock, mailer] sql in
             guard let current = try await TOTPRepository.lockSecret(operatorID: account.id, in: sql), current.secret == secret, !current.enabled else { return false }
             try await TOTPRepository.set(secret: secret, enabled: true, operatorID: account.id, now: clock.now(), in: sql)
+            try await SessionService.endAll(operatorID: account.id, keeping: keeping, in: sql)
             try await mailer.send(message, in: sql)
             return true
         }
         guard enabled else { throw AppError(.conflict, logDetail: "the pending TOTP secret changed") }
+        credentials.invalidate(subject: account.id)
         logger.notice("security event", metadata: ["event": "mfa_enabled", "operator_id": .string(account.id)])
     }
 
-    /// Turns TOTP off, with the password and a valid code.
-    func disable(account: OperatorRecord, password: String, code: String) async throws {
+    /// Turns TOTP off, with the password and a valid code; the operator's other sessions end.
+    func disable(account: OperatorRecord, password: String, code: String, keeping: String?) async throws {
         guard account.totpEnabled else { throw AppError(.conflict, logDetail: "TOTP not enabled") }
         try await requirePassword(password, of: account)
         guard try await consume(code: code, account: account) == .accepted else { throw AppError.validation(field: "code", problem: "is not valid") }
-        let message = Self.notice(account, "Two-step sign-in was turned off for your ZakOps account. If this was not you, reset your password now.")
+        let message = Self.notice(account, "Two-step sign-in was turned off for your ZakOps account, and your other sessions were signed out. If this was not you, reset your password now.")
         try await database.transaction { [clock, mailer] sql in
             try await TOTPRepository.set(secret: nil, enabled: false, operatorID: account.id, now: clock.now(), in: sql)
+            try await SessionService.endAll(operatorID: account.id, keeping: keeping, in: sql)
             try await mailer.send(message, in: sql)
         }
+        credentials.invalidate(subject: account.id)
         logger.notice("security event", metadata: ["event": "mfa_disabled", "operator_id": .string(account.id)])
     }
 
