@@ -3,13 +3,19 @@ import HTTPTypes
 import Logging
 
 /// One log line per request: method, route pattern (never the raw path or query string),
-/// query parameter names (never their values), status, duration, client IP and request id.
-/// Also returns the id in `X-Request-ID`.
+/// query parameter names (never their values), status, duration, the client address in the
+/// form `LOG_CLIENT_IP` asks (`clientAddress`) and request id. Also returns the id in
+/// `X-Request-ID`.
 public struct RequestLogMiddleware: RouterMiddleware {
     public typealias Context = AppRequestContext
     static let requestIDHeader = HTTPField.Name("X-Request-ID")!
+    let clientAddress: @Sendable (String?) -> String
 
-    public init() {}
+    /// - Parameter clientAddress: the log's name for a client address (the full address, a
+    ///   keyed hash, or its network).
+    public init(clientAddress: @escaping @Sendable (String?) -> String = { $0 ?? "unknown" }) {
+        self.clientAddress = clientAddress
+    }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
@@ -22,7 +28,7 @@ public struct RequestLogMiddleware: RouterMiddleware {
             "route": .string(context.endpointPath ?? "unmatched"),
             "status": .stringConvertible(response.status.code),
             "duration_ms": .stringConvertible((milliseconds * 1000).rounded() / 1000),
-            "client_ip": .string(context.clientIP ?? "unknown"),
+            "client_ip": .string(clientAddress(context.clientIP)),
         ]
         if request.uri.query != nil {
             // At most 20 names, each shown only if it looks like a name: enough to debug, and

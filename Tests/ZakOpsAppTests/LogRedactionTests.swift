@@ -10,6 +10,36 @@ import ZakOpsTestSupport
 
 @Suite("Log redaction end to end", .serverSlot)
 struct LogRedactionTests {
+    @Test("the request log names the client by a keyed hash or its network (LOG_CLIENT_IP); security events keep the full address")
+    func clientAddressInRequestLog() async throws {
+        for form in [LogClientIP.hashed, .truncated] {
+            try await TestServer.run(configure: { $0.logClientIP = form }) { server in
+                _ = try await server.client.execute(uri: "/health/live", method: .get)
+                _ = try await server.client.execute(uri: "/api/auth/me", method: .get)
+                // A refused login is a security event: it names the full address.
+                _ = try await server.postLogin(email: "nobody-\(RandomToken.base32(RandomToken.bytes(4)))@example.com", password: TestServer.password())
+                let requests = server.logObjects.filter { $0["msg"] as? String == "request" }
+                let names = Set(requests.compactMap { $0["client_ip"] as? String })
+                #expect(requests.count >= 3)
+                switch form {
+                case .hashed:
+                    let expected = "ip_" + server.components.keys.current.pseudonym("client-ip", "127.0.0.1")
+                    #expect(names == [expected], "one stable pseudonym, never the address")
+                    #expect(expected.count == 19)
+                case .truncated:
+                    #expect(names == ["127.0.0.0/24"])
+                case .full:
+                    break
+                }
+                #expect(!requests.contains { ($0["client_ip"] as? String) == "127.0.0.1" })
+                let refused = server.securityEvents("login_failed")
+                #expect(!refused.isEmpty && refused.allSatisfy { $0["client_ip"] as? String == "127.0.0.1" })
+            }
+        }
+        // The defaults: the full address in development, a pseudonym in production.
+        #expect(LogClientIP.standard(production: false) == .full && LogClientIP.standard(production: true) == .hashed)
+    }
+
     @Test("credentials, secrets and e-mail addresses planted in requests and failures never reach the log")
     func plantedSecrets() async throws {
         let token = RandomToken.base32(RandomToken.bytes(24))

@@ -121,6 +121,14 @@ public struct AppComponents: Sendable {
     var apiPolicy: RateLimitPolicy { RateLimitPolicy(name: "api", limit: settings.rateLimitAPIPerMinute) }
     var loginAccountPolicy: RateLimitPolicy { RateLimitPolicy(name: "login-account", limit: settings.rateLimitAuthPerMinute) }
 
+    /// The request log's name for a client address (`LOG_CLIENT_IP`; hashed by default in
+    /// production, under the key ring in force, so a rotation changes every name).
+    var logClientAddress: @Sendable (String?) -> String {
+        let form = settings.logClientIP ?? LogClientIP.standard(production: settings.isProduction)
+        let keys = self.keys
+        return { form.render($0, keys: keys.current) }
+    }
+
     /// Where plain-HTTP requests are redirected: `PUBLIC_BASE_URL`'s origin when it is https,
     /// else this server's TLS port; nil when there is no HTTPS. Never from the Host header.
     var httpsOrigin: String? {
@@ -283,7 +291,7 @@ public func buildApplication(
     }
     var middlewares: [any MiddlewareProtocol<Request, Response, AppRequestContext>] = [
         ClientAddressMiddleware(trustedProxies: settings.trustedProxies, listenerScheme: scheme),
-        RequestLogMiddleware(),
+        RequestLogMiddleware(clientAddress: components.logClientAddress),
         SecurityHeadersMiddleware(SecurityHeaders(xssProtection: settings.xssProtection)),
         AllowListCORSMiddleware(origins: settings.corsOrigins, allowedMethods: allowed),
         ErrorSanitizerMiddleware(allowedMethods: allowed),

@@ -35,6 +35,14 @@ public struct KeyRing: Sendable {
         return (current.id, Base64URL.encode(Data(mac)))
     }
 
+    /// A stable pseudonym for `value` under the current key (16 hex digits of an HMAC, with
+    /// `purpose` keeping one use's names apart from another's): the same value gives the same
+    /// name until the key rotates; without the key the name says nothing of the value.
+    public func pseudonym(_ purpose: String, _ value: String) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: Data((purpose + "\u{0}" + value).utf8), using: current.key)
+        return mac.prefix(8).map { byte in (byte < 16 ? "0" : "") + String(byte, radix: 16) }.joined()
+    }
+
     /// Whether `mac` is the MAC of `message` under the key `keyID` names (constant-time).
     public func verify(_ message: String, keyID: String, mac: String) -> Bool {
         let key: Key

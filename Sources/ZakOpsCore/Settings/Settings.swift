@@ -96,6 +96,9 @@ public struct Settings: Sendable {
     public var shutdownGrace: Duration = .seconds(25)
     public var logLevel: Logger.Level = .info
     public var xssProtection: XSSProtection = .block
+    /// How the request log names client addresses (`LOG_CLIENT_IP`); nil: hashed in production,
+    /// full otherwise.
+    public var logClientIP: LogClientIP?
     /// The files secrets were read from (`NAME_FILE`), keyed by the secret's name; re-read on SIGHUP.
     public var secretFiles: [String: String] = [:]
     /// Where each secret setting came from (keyed by its name, such as `SESSION_SECRET`).

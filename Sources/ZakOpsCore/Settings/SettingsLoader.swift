@@ -73,6 +73,7 @@ public struct SettingsLoader: Sendable {
         if let seconds = try int("SHUTDOWN_GRACE_SECONDS", in: 0...600) { settings.shutdownGrace = .seconds(seconds) }
         if let level = try enumValue("LOG_LEVEL", Logger.Level.self) { settings.logLevel = level }
         if let mode = try enumValue("XSS_PROTECTION", XSSProtection.self) { settings.xssProtection = mode }
+        if let form = try enumValue("LOG_CLIENT_IP", LogClientIP.self) { settings.logClientIP = form }
         return settings
     }
 
