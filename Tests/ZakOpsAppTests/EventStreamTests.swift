@@ -215,7 +215,7 @@ struct EventStreamTests {
             let filtered = try Self.stream(server, viewer, path: "/api/events/stream?types=deal.stage_changed")
             for client in [adminStream, viewerStream, filtered] { #expect(try await client.wait { $0.status == 200 }) }
             // An event only admins may see (a system event).
-            try await server.database.transaction { sql in
+            _ = try await server.database.transaction { sql in
                 try await EventLog.append(EventLog.Event(type: "system.maintenance", subjectKind: "system", subjectID: "zakops", payload: #"{"note":"admin only"}"#),
                                           at: server.clock.now(), in: sql)
             }

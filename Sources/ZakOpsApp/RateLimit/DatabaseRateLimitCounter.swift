@@ -6,8 +6,9 @@ import ZakOpsStore
 /// The rate-limit counts every instance shares, in the database, one row per key and bucket
 /// (`window_start` is the bucket's start): per block of positions that `SharedRateLimitStore`
 /// reserves, one atomic upsert (`INSERT … ON CONFLICT DO UPDATE … RETURNING`) into the current
-/// bucket and one sum of the window's older buckets. The older buckets no longer change (late
-/// requests count in the newest bucket), so the two statements need no transaction.
+/// bucket and one sum of the window's other buckets — newer ones included: an instance that
+/// crossed into the next bucket first may have counted there, and of two racing instances at
+/// least one then sees the other's block.
 struct DatabaseRateLimitCounter: SharedRateLimitCounter {
     let database: Database
 
@@ -23,14 +24,14 @@ struct DatabaseRateLimitCounter: SharedRateLimitCounter {
                 }
                 .returning("hits")
                 .first(decodingColumn: "hits", as: Int.self) ?? amount
-            let older = try await sql.select()
-                .column(SQLFunction("COALESCE", args: SQLFunction("SUM", args: SQLColumn("hits")), SQLLiteral.numeric("0")), as: "older")
+            let others = try await sql.select()
+                .column(SQLFunction("COALESCE", args: SQLFunction("SUM", args: SQLColumn("hits")), SQLLiteral.numeric("0")), as: "others")
                 .from("rate_limit_counters")
                 .where("bucket", .equal, SQLBind(bucket))
                 .where("window_start", .greaterThanOrEqual, SQLBind(window.oldestBucket))
-                .where("window_start", .lessThan, SQLBind(window.bucket))
-                .first(decodingColumn: "older", as: Int.self) ?? 0
-            return current + older
+                .where("window_start", .notEqual, SQLBind(window.bucket))
+                .first(decodingColumn: "others", as: Int.self) ?? 0
+            return current + others
         }
     }
 }

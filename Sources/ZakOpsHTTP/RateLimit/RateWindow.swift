@@ -22,7 +22,8 @@ public struct RateWindow: Sendable, Equatable {
 
     /// The bucket of time `now` (Unix seconds) for a window of `windowSeconds`.
     public init(now: Double, windowSeconds: Int) {
-        let length = max(1, Int64(windowSeconds) / Self.slices)
+        // Rounded up, so the buckets always cover the whole window.
+        let length = max(1, (Int64(windowSeconds) + Self.slices - 1) / Self.slices)
         bucketSeconds = length
         bucket = Int64(now.rounded(.down)) / length * length
     }

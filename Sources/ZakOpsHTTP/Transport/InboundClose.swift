@@ -9,6 +9,11 @@ import Synchronization
 /// stream per response, 6 KiB on each of 10,000 SSE streams. Here a channel handler (one per
 /// connection, a few bytes) watches for the half-close or the end of the channel, and calls
 /// what the response registered for its channel, if anything.
+///
+/// Two limits, both ending in the old behaviour (the stream's place is freed by the next
+/// heartbeat's failed write): a close that arrives before the stream has registered is not
+/// seen here; and a client that half-closes on purpose after its request (no browser does)
+/// loses its stream, as the server cannot tell it from a client that left.
 public enum InboundClose {
     private static let registrations = Mutex<[ObjectIdentifier: @Sendable () -> Void]>([:])
 

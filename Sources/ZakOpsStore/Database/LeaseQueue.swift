@@ -12,15 +12,14 @@ final class LeaseQueue<Connection: Sendable>: Sendable {
         var idle: [Connection]
         var waiters: [Waiter] = []
         var nextWaiterID: UInt64 = 0
-        var closed = false
+        /// Set by `close`: connections are closed with it as they come back.
+        var closer: (@Sendable (Connection) -> Void)?
     }
 
     private let state: Mutex<State>
-    private let all: [Connection]
 
     init(_ connections: [Connection]) {
         state = Mutex(State(idle: connections))
-        all = connections
     }
 
     /// Runs `work` with a leased connection and returns it afterwards, whatever `work` does.
@@ -31,7 +30,7 @@ final class LeaseQueue<Connection: Sendable>: Sendable {
     /// Runs `work` at once if a connection is idle, or returns nil without running it. The
     /// common case then needs no deadline (a timer task per query was a visible cost).
     func withIdleConnection<T: Sendable>(_ work: (Connection) async throws -> T) async throws -> T? {
-        guard let connection = state.withLock({ $0.closed ? nil : $0.idle.popLast() }) else { return nil }
+        guard let connection = state.withLock({ $0.closer != nil ? nil : $0.idle.popLast() }) else { return nil }
         return try await use(connection, work)
     }
 
@@ -54,7 +53,7 @@ final class LeaseQueue<Connection: Sendable>: Sendable {
 
     private func lease() async throws -> Connection {
         let step = state.withLock { state -> Step in
-            if state.closed { return .closed }
+            if state.closer != nil { return .closed }
             if let connection = state.idle.popLast() { return .leased(connection) }
             state.nextWaiterID += 1
             return .wait(state.nextWaiterID)
@@ -63,11 +62,11 @@ final class LeaseQueue<Connection: Sendable>: Sendable {
         case .leased(let connection): return connection
         case .closed: throw StoreError.unavailable(reason: "pool closed")
         case .wait(let id):
-            return try await withTaskCancellationHandler {
+            let connection = try await withTaskCancellationHandler {
                 try await withCheckedThrowingContinuation { continuation in
                     // A connection may have come back, or the task been cancelled, meanwhile.
                     let now = state.withLock { state -> Result<Connection, any Error>? in
-                        if state.closed { return .failure(StoreError.unavailable(reason: "pool closed")) }
+                        if state.closer != nil { return .failure(StoreError.unavailable(reason: "pool closed")) }
                         if Task.isCancelled { return .failure(CancellationError()) }
                         if let connection = state.idle.popLast() { return .success(connection) }
                         state.waiters.append(Waiter(id: id, continuation: continuation))
@@ -82,28 +81,48 @@ final class LeaseQueue<Connection: Sendable>: Sendable {
                 }
                 waiter?.continuation.resume(throwing: CancellationError())
             }
+            // Handed over just as the wait was given up (a deadline's 503 may already be on its
+            // way): the work must not run, so the connection goes back.
+            if Task.isCancelled {
+                release(connection)
+                throw CancellationError()
+            }
+            return connection
         }
+    }
+
+    private enum Next {
+        case waiter(Waiter)
+        case close(@Sendable (Connection) -> Void)
+        case idle
     }
 
     private func release(_ connection: Connection) {
-        let waiter = state.withLock { state -> Waiter? in
-            if !state.waiters.isEmpty { return state.waiters.removeFirst() }
+        let next = state.withLock { state -> Next in
+            if let closer = state.closer { return .close(closer) }
+            if !state.waiters.isEmpty { return .waiter(state.waiters.removeFirst()) }
             state.idle.append(connection)
-            return nil
+            return .idle
         }
-        waiter?.continuation.resume(returning: connection)
+        switch next {
+        case .waiter(let waiter): waiter.continuation.resume(returning: connection)
+        case .close(let closer): closer(connection)
+        case .idle: break
+        }
     }
 
-    /// Refuses leases from now on, fails the waiting ones, and returns every connection for the
-    /// caller to close.
-    func close() -> [Connection] {
-        let waiters = state.withLock { state -> [Waiter] in
-            state.closed = true
-            state.idle.removeAll()
-            defer { state.waiters.removeAll() }
-            return state.waiters
+    /// Refuses leases from now on and fails the waiting ones; `closer` closes each connection:
+    /// the idle ones now, a leased one when its work returns it (never under running work).
+    func close(_ closer: @escaping @Sendable (Connection) -> Void) {
+        let (waiters, idle) = state.withLock { state -> ([Waiter], [Connection]) in
+            state.closer = closer
+            defer {
+                state.waiters.removeAll()
+                state.idle.removeAll()
+            }
+            return (state.waiters, state.idle)
         }
         for waiter in waiters { waiter.continuation.resume(throwing: StoreError.unavailable(reason: "pool closed")) }
-        return all
+        for connection in idle { closer(connection) }
     }
 }

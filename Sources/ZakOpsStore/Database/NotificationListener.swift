@@ -21,7 +21,9 @@ public final class NotificationListener: Service, Sendable {
     /// The connection's `application_name` (an operator finds it in `pg_stat_activity`).
     public static let applicationName = "zakops-listener"
 
-    private let configuration: PostgresConnection.Configuration
+    /// The connection's configuration, or why there is none (a TLS context that could not be
+    /// made: the listener then never connects, rather than connecting in the clear).
+    private let configuration: Result<PostgresConnection.Configuration, any Error>
     private let logger: Logger
     private let onConnect: @Sendable () -> Void
     private let onNotification: @Sendable (String) -> Void
@@ -37,19 +39,21 @@ public final class NotificationListener: Service, Sendable {
     }
 
     private init(location: PostgresLocation, logger: Logger, onConnect: @escaping @Sendable () -> Void, onNotification: @escaping @Sendable (String) -> Void) {
-        let tls: PostgresConnection.Configuration.TLS
-        switch location.tls {
-        case .disable: tls = .disable
-        case .prefer: tls = (try? NIOSSLContext(configuration: .makeClientConfiguration())).map { .prefer($0) } ?? .disable
-        case .require: tls = (try? NIOSSLContext(configuration: .makeClientConfiguration())).map { .require($0) } ?? .disable
+        configuration = Result {
+            let tls: PostgresConnection.Configuration.TLS
+            switch location.tls {
+            case .disable: tls = .disable
+            case .prefer: tls = .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            case .require: tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            }
+            var configuration = PostgresConnection.Configuration(
+                host: location.host, port: location.port, username: location.username,
+                password: location.password?.value, database: location.database, tls: tls
+            )
+            configuration.options.additionalStartupParameters = [("application_name", Self.applicationName)]
+            configuration.options.connectTimeout = .seconds(5)
+            return configuration
         }
-        var configuration = PostgresConnection.Configuration(
-            host: location.host, port: location.port, username: location.username,
-            password: location.password?.value, database: location.database, tls: tls
-        )
-        configuration.options.additionalStartupParameters = [("application_name", Self.applicationName)]
-        configuration.options.connectTimeout = .seconds(5)
-        self.configuration = configuration
         self.logger = logger
         self.onConnect = onConnect
         self.onNotification = onNotification
@@ -62,12 +66,14 @@ public final class NotificationListener: Service, Sendable {
         var delay = Duration.milliseconds(100)
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             let before = connections
+            let started = ContinuousClock.now
             do {
                 try await cancelWhenGracefulShutdown { try await self.listenOnce() }
             } catch {
                 if Task.isCancelled || Task.isShuttingDownGracefully { return }
-                // A connection that was up starts the delays over.
-                if connections > before { delay = .milliseconds(100) }
+                // A connection that stayed up a while starts the delays over (one that drops
+                // right after LISTEN keeps backing off).
+                if connections > before, ContinuousClock.now - started > .seconds(5) { delay = .milliseconds(100) }
                 logger.warning("notification listener down; the timers take over until it is back", metadata: [
                     "error_type": .string(String(describing: type(of: error))), "retry_in": .string("\(delay)"),
                 ])
@@ -84,7 +90,7 @@ public final class NotificationListener: Service, Sendable {
 
     /// Connects, listens until the connection drops, and closes it.
     private func listenOnce() async throws {
-        let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+        let connection = try await PostgresConnection.connect(configuration: try configuration.get(), id: 0, logger: logger)
         do {
             try await connection.listen(on: Self.channel) { notifications in
                 connectionCount.add(1, ordering: .relaxed)

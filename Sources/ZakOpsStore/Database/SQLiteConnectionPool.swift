@@ -95,9 +95,10 @@ final class SQLiteConnectionPool: Sendable {
         }
     }
 
-    /// Closes every connection; waiting and later leases fail.
+    /// Closes every connection (a leased one once its work returns it); waiting and later
+    /// leases fail.
     func close() async {
-        for reader in readers.close() { reader.close() }
-        for connection in writer.close() { try? await connection.close() }
+        readers.close { $0.close() }
+        writer.close { connection in Task { try? await connection.close() } }
     }
 }

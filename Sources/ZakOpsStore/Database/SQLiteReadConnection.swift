@@ -44,7 +44,8 @@ final class SQLiteReadConnection: @unchecked Sendable {
             if let db { sqlite_nio_sqlite3_close(db) }
             throw SQLiteReadError(code: status, message: message)
         }
-        sqlite_nio_sqlite3_busy_timeout(db, Int32(busyTimeout.components.seconds * 1000))
+        let milliseconds = busyTimeout.components.seconds * 1000 + busyTimeout.components.attoseconds / 1_000_000_000_000_000
+        sqlite_nio_sqlite3_busy_timeout(db, Int32(clamping: milliseconds))
         // As on the writer, so that a connection reports the same settings whichever it is.
         let connection = SQLiteReadConnection(db: db)
         try connection.query("PRAGMA foreign_keys = ON", []) { _ in }

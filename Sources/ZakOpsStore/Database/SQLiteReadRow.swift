@@ -50,10 +50,11 @@ struct SQLiteReadRow: SQLRow {
         case .integer(let integer):
             if wanted == Self.int { return unsafeBitCast(Int(integer), to: D.self) }
             if wanted == Self.int64 { return unsafeBitCast(Int64(integer), to: D.self) }
-            if wanted == Self.bool { return unsafeBitCast(integer != 0, to: D.self) }
+            // Booleans are stored as 0 or 1; anything else goes to the decoder, which refuses it.
+            if wanted == Self.bool, integer == 0 || integer == 1 { return unsafeBitCast(integer == 1, to: D.self) }
             if wanted == Self.optionalInt { return unsafeBitCast(Optional(Int(integer)), to: D.self) }
             if wanted == Self.optionalInt64 { return unsafeBitCast(Optional(Int64(integer)), to: D.self) }
-            if wanted == Self.optionalBool { return unsafeBitCast(Optional(integer != 0), to: D.self) }
+            if wanted == Self.optionalBool, integer == 0 || integer == 1 { return unsafeBitCast(Optional(integer == 1), to: D.self) }
         case .null:
             if wanted == Self.optionalString { return unsafeBitCast(String?.none, to: D.self) }
             if wanted == Self.optionalInt { return unsafeBitCast(Int?.none, to: D.self) }

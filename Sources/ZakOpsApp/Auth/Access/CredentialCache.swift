@@ -106,12 +106,18 @@ final class CredentialCache: Sendable {
         }
     }
 
-    /// Replaces the kept value of `key` (a session's new last-seen time), if it is kept.
-    func update(_ key: String, _ change: (inout Found) -> Void) {
+    /// Moves the kept entry's last-seen (session) or last-used (key) time to `stamp`, if the
+    /// entry is kept. Only that field changes, on the entry's own value: a request holding an
+    /// older copy must not write it back over a fresher one loaded after an invalidation.
+    func touch(_ key: String, at stamp: String) {
         state.withLock { state in
-            guard var entry = state.entries[key], var found = entry.found else { return }
-            change(&found)
-            entry.found = found
+            guard var entry = state.entries[key], let found = entry.found else { return }
+            switch found.value {
+            case .session(let session, let account):
+                entry.found = Found(value: .session(session.seen(at: stamp), account), subject: found.subject)
+            case .key(let principal, _):
+                entry.found = Found(value: .key(principal, lastUsedAt: stamp), subject: found.subject)
+            }
             state.entries[key] = entry
         }
     }

@@ -143,7 +143,7 @@ struct ServiceAccountService: Sendable {
         if let lastSeen, lastUsedAt.map({ $0 < Timestamp.string(from: now.addingTimeInterval(-LastSeenRecorder.interval)) }) ?? true {
             let stamp = Timestamp.string(from: now)
             lastSeen.keyUsed(keyHash: keyHash, at: now)
-            credentials?.update(key) { $0 = CredentialCache.Found(value: .key(principal, lastUsedAt: stamp), subject: $0.subject) }
+            credentials?.touch(key, at: stamp)
         }
         return principal
     }

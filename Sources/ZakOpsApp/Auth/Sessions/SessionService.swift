@@ -70,7 +70,7 @@ struct SessionService: Sendable {
         // The idle clock moves at most once a minute, written after the response (LastSeenRecorder).
         if session.lastSeenAt < Timestamp.string(from: now.addingTimeInterval(-LastSeenRecorder.interval)) {
             lastSeen.sessionSeen(tokenHash: hash, at: now)
-            credentials.update(key) { $0 = CredentialCache.Found(value: .session(session.seen(at: nowText), account), subject: $0.subject) }
+            credentials.touch(key, at: nowText)
         }
         return account.principal(session: session)
     }
