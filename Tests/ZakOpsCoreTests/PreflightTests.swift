@@ -98,8 +98,14 @@ struct PreflightTests {
         #expect(unreachable.failures.map(\.id) == ["migrations"])
     }
 
-    @Test("a database password in a plain variable, SQLite and filed mail in production are warnings")
+    @Test("a database password in a plain variable, SQLite, filed mail and open registration in production are warnings")
     func warnings() {
+        var open = Self.safeProduction()
+        open.allowRegistration = true
+        let openReport = Preflight.evaluate(open, database: Self.current)
+        #expect(openReport.ok)
+        #expect(openReport.checks.first { $0.id == "registration" }?.status == .warn)
+        #expect(Preflight.evaluate(Self.safeProduction(), database: Self.current).checks.first { $0.id == "registration" }?.status == .pass)
         var filed = Self.safeProduction()
         filed.mailBackend = .file
         let filedReport = Preflight.evaluate(filed, database: Self.current)

@@ -46,6 +46,10 @@ public enum Preflight {
             "MAIL_BACKEND=\(settings.mailBackend.rawValue)",
             fix: "Set MAIL_BACKEND=sendmail with SENDMAIL_PATH and MAIL_FROM, so that notifications reach people.")
 
+        add("registration", settings.allowRegistration ? .warn : .pass, "Self-registration is closed",
+            "ALLOW_REGISTRATION=\(settings.allowRegistration)",
+            fix: "Unset ALLOW_REGISTRATION unless anyone who can reach the server may open an account; operators are created with `zakops user create`.")
+
         add("webhook_targets", settings.webhookAllowPrivate ? .fail : .pass, "Webhooks cannot reach private addresses (no SSRF)",
             "WEBHOOK_ALLOW_PRIVATE=\(settings.webhookAllowPrivate)",
             fix: "Unset WEBHOOK_ALLOW_PRIVATE: private, loopback and metadata addresses are for development receivers only.")

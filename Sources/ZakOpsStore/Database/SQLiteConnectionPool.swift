@@ -65,18 +65,21 @@ final class SQLiteConnectionPool: Sendable {
 
     /// Sets WAL mode. On a new file, two processes opening it at once (`zakops migrate` beside
     /// `zakops serve`) race to switch it from the rollback journal: the loser's delete of the
-    /// journal finds it gone (SQLITE_IOERR_DELETE_NOENT) or the file busy. The switch is
-    /// idempotent, so it is tried again.
+    /// journal finds it gone (SQLITE_IOERR_DELETE_NOENT) or the file busy — or the pragma
+    /// answers the mode it could not leave, without an error. A connection left in rollback
+    /// mode beside one in WAL mode would not see the other's commits (they sit in the WAL), so
+    /// two migration runners could both apply everything: the answer is checked, and the switch
+    /// tried again until the connection is in WAL mode.
     private static func switchToWAL(_ connection: SQLiteConnection) async throws {
         var attempt = 0
         while true {
             do {
-                _ = try await connection.query("PRAGMA journal_mode = WAL", [])
-                return
-            } catch let error as SQLiteError where [.ioErrorFailedDeleteNonexistent, .busy].contains(error.reason) && attempt < 20 {
-                attempt += 1
-                try await Task.sleep(for: .milliseconds(10 * attempt))
-            }
+                let mode = try await connection.query("PRAGMA journal_mode = WAL", []).first?.column("journal_mode")?.string
+                if mode?.lowercased() == "wal" { return }
+                guard attempt < 50 else { throw StoreError.unavailable(reason: "the SQLite file stays in \(mode ?? "an unknown") journal mode") }
+            } catch let error as SQLiteError where [.ioErrorFailedDeleteNonexistent, .busy].contains(error.reason) && attempt < 50 {}
+            attempt += 1
+            try await Task.sleep(for: .milliseconds(10 * min(attempt, 10)))
         }
     }
 
