@@ -21,16 +21,10 @@ DEALS=${DEALS:-120}
 source benchmarks/lib.sh
 need wrk curl python3
 build_release zakops BareHummingbird
-head -c 48 /dev/urandom | base64 > "$WORK/secret"
-PASSWORD="bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-EMAIL="bench-api-$RANDOM$RANDOM@example.com"
-DATABASE=${DATABASE_URL:-sqlite:$WORK/zakops.sqlite}
 PORT=$(free_port)
 BARE_PORT=$(free_port)
-export HTTP_PORT=$PORT DATABASE_URL=$DATABASE SESSION_SECRET_FILE=$WORK/secret PASSWORD_HASH_COST=10 LOG_LEVEL=warning RATE_LIMIT_ENABLED=false
-
-(cd "$WORK" && "$BIN/zakops" migrate >/dev/null)
-printf '%s\n' "$PASSWORD" | (cd "$WORK" && "$BIN/zakops" user create --email "$EMAIL" --role operator >/dev/null)
+export HTTP_PORT=$PORT RATE_LIMIT_ENABLED=false
+bench_operator api
 (cd "$WORK" && exec $SERVER_CPU "$BIN/zakops" serve >"$WORK/serve.log" 2>&1) & pids+=($!)
 $SERVER_CPU "$BIN/BareHummingbird" "$BARE_PORT" >"$WORK/bare.log" 2>&1 & pids+=($!)
 wait_for "$PORT"
@@ -38,11 +32,7 @@ wait_for "$BARE_PORT"
 
 # Sign in, then create the deals through the API (cookie + CSRF token, as the dashboard does).
 BASE="http://127.0.0.1:$PORT"
-LOGIN=$(curl -s -D "$WORK/login.headers" -H 'Content-Type: application/json' \
-  -d "$(printf '{"email":"%s","password":"%s"}' "$EMAIL" "$PASSWORD")" "$BASE/api/auth/login")
-COOKIE=$(awk -F'[=;]' 'tolower($1) ~ /^set-cookie: __host-zakops_session$/ {print $2}' "$WORK/login.headers")
-CSRF=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["csrf_token"])' <<<"$LOGIN")
-[ -n "$COOKIE" ] && [ -n "$CSRF" ] || { echo "login failed" >&2; exit 1; }
+bench_login "$PORT"
 for i in $(seq 1 "$DEALS"); do
   body=$(printf '{"canonical_name":"Benchmark deal %d","company_info":{"sector":"software","region":"EMEA"},"metrics":{"asking_price":1000000,"ebitda":250000,"revenue":null},"broker":{"name":"Broker %d","email":"broker%d@example.com"}}' "$i" "$i" "$i")
   curl -fs -o "$WORK/deal.json" -H "Cookie: __Host-zakops_session=$COOKIE" -H "X-CSRF-Token: $CSRF" -H 'Content-Type: application/json' \

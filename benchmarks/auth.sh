@@ -21,17 +21,11 @@ CONNECTIONS=${CONNECTIONS:-32}
 source benchmarks/lib.sh
 need wrk curl python3
 build_release zakops BareHummingbird
-head -c 48 /dev/urandom | base64 > "$WORK/secret"
-PASSWORD="bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-EMAIL="bench-auth-$RANDOM$RANDOM@example.com"
-DATABASE=${DATABASE_URL:-sqlite:$WORK/zakops.sqlite}
 PORT=$(free_port)
 UNCACHED_PORT=$(free_port)
 BARE_PORT=$(free_port)
-export DATABASE_URL=$DATABASE SESSION_SECRET_FILE=$WORK/secret PASSWORD_HASH_COST=10 LOG_LEVEL=warning RATE_LIMIT_ENABLED=false
-
-(cd "$WORK" && "$BIN/zakops" migrate >/dev/null)
-printf '%s\n' "$PASSWORD" | (cd "$WORK" && "$BIN/zakops" user create --email "$EMAIL" --role operator >/dev/null)
+export RATE_LIMIT_ENABLED=false
+bench_operator auth
 (cd "$WORK" && HTTP_PORT=$PORT exec $SERVER_CPU "$BIN/zakops" serve >"$WORK/serve.log" 2>&1) & pids+=($!)
 (cd "$WORK" && HTTP_PORT=$UNCACHED_PORT AUTH_CACHE_SECONDS=0 exec $SERVER_CPU "$BIN/zakops" serve >"$WORK/serve-uncached.log" 2>&1) & pids+=($!)
 $SERVER_CPU "$BIN/BareHummingbird" "$BARE_PORT" >"$WORK/bare.log" 2>&1 & pids+=($!)
@@ -39,10 +33,7 @@ wait_for "$PORT"
 wait_for "$UNCACHED_PORT"
 wait_for "$BARE_PORT"
 
-LOGIN=$(curl -s -D "$WORK/login.headers" -H 'Content-Type: application/json' \
-  -d "$(printf '{"email":"%s","password":"%s"}' "$EMAIL" "$PASSWORD")" "http://127.0.0.1:$PORT/api/auth/login")
-COOKIE=$(awk -F'[=;]' 'tolower($1) ~ /^set-cookie: __host-zakops_session$/ {print $2}' "$WORK/login.headers")
-[ -n "$COOKIE" ] || { echo "login failed" >&2; exit 1; }
+bench_login "$PORT"
 for port in "$PORT" "$UNCACHED_PORT"; do
   [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: __Host-zakops_session=$COOKIE" "http://127.0.0.1:$port/api/auth/me")" = 200 ] \
     || { echo "the session is not accepted on port $port" >&2; exit 1; }

@@ -49,3 +49,25 @@ rps() {
   if grep -q "Non-2xx" <<<"$out"; then echo "$1: $(grep Non-2xx <<<"$out")" >&2; exit 1; fi
   awk '/Requests\/sec/ {print $2}' <<<"$out"
 }
+
+# bench_operator NAME: a session secret file, an operator's password and e-mail (PASSWORD,
+# EMAIL) for this run, exports the settings every benchmark server shares, migrates the
+# database (DATABASE_URL, SQLite in WORK by default) and creates the operator.
+bench_operator() {
+  head -c 48 /dev/urandom | base64 > "$WORK/secret"
+  PASSWORD="bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  EMAIL="bench-$1-$RANDOM$RANDOM@example.com"
+  export DATABASE_URL=${DATABASE_URL:-sqlite:$WORK/zakops.sqlite} SESSION_SECRET_FILE=$WORK/secret PASSWORD_HASH_COST=10 LOG_LEVEL=warning
+  (cd "$WORK" && "$BIN/zakops" migrate >/dev/null)
+  printf '%s\n' "$PASSWORD" | (cd "$WORK" && "$BIN/zakops" user create --email "$EMAIL" --role operator >/dev/null)
+}
+
+# bench_login PORT: signs the operator in; sets COOKIE and CSRF.
+bench_login() {
+  local login
+  login=$(curl -s -D "$WORK/login.headers" -H 'Content-Type: application/json' \
+    -d "$(printf '{"email":"%s","password":"%s"}' "$EMAIL" "$PASSWORD")" "http://127.0.0.1:$1/api/auth/login")
+  COOKIE=$(awk -F'[=;]' 'tolower($1) ~ /^set-cookie: __host-zakops_session$/ {print $2}' "$WORK/login.headers")
+  CSRF=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["csrf_token"])' <<<"$login" 2>/dev/null || true)
+  [ -n "$COOKIE" ] && [ -n "$CSRF" ] || { echo "login failed" >&2; exit 1; }
+}
