@@ -206,8 +206,9 @@ struct EventStreamController: Sendable {
             let hash = BearerKey.hash(authorization: authorization) ?? ""
             return { try await accounts.principal(keyHash: hash, now: clock.now()) }
         }
-        if context.authenticatedByCookie, let token = SessionCookie.token(in: request) {
-            return { try await sessions.resolve(token: token) }
+        // The session's hash is the principal's: no cookie to parse and hash at each heartbeat.
+        if context.authenticatedByCookie, let hash = context.principal?.sessionTokenHash {
+            return { try await sessions.resolve(tokenHash: hash) }
         }
         let principal = context.principal
         return { principal }

@@ -64,8 +64,10 @@ final class CredentialCache: Sendable {
                 if let found = entry.found, now - entry.started < ttl { return (.hit(found), state.generation) }
                 state.entries[key] = nil
             }
-            // Expired entries are dropped once per TTL, or when the table is full.
-            if now - state.lastPrune >= max(ttl, .milliseconds(100)) || state.entries.count >= maxEntries {
+            // Expired entries are dropped once per TTL, or sooner when the table is full — but
+            // at most every 100 ms: a full table must not cost a scan for every request.
+            let sincePrune = now - state.lastPrune
+            if sincePrune >= max(ttl, .milliseconds(100)) || (state.entries.count >= maxEntries && sincePrune >= .milliseconds(100)) {
                 let ttl = self.ttl
                 state.entries = state.entries.filter { $0.value.task != nil || now - $0.value.started < ttl }
                 state.lastPrune = now

@@ -44,13 +44,9 @@ struct SessionService: Sendable {
         return (token, record)
     }
 
-    /// The principal for a cookie token, or nil when the session is unknown, expired, idle too
-    /// long, or its operator is disabled. Expired sessions are deleted.
-    func resolve(token: String) async throws -> Principal? {
-        try await resolve(tokenHash: Digest.sha256Hex(token))
-    }
-
-    /// The principal for a token's hash (see `resolve(token:)`).
+    /// The principal for the session whose cookie token has this SHA-256, or nil when the
+    /// session is unknown, expired, idle too long, or its operator is disabled. Expired
+    /// sessions are deleted.
     func resolve(tokenHash hash: String) async throws -> Principal? {
         let key = CredentialCache.sessionKey(hash)
         let found = try await credentials.value(for: key) { [database] in
