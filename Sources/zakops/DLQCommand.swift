@@ -73,14 +73,7 @@ struct DLQCommand: AsyncParsableCommand {
         @Option(help: "A UTC time such as 2026-01-31T12:00:00.000Z, or a number of days ago such as 7d.") var olderThan: String
 
         func run() async throws {
-            let date: Date
-            if olderThan.hasSuffix("d"), let days = Int(olderThan.dropLast()), (0...3650).contains(days) {
-                date = Date().addingTimeInterval(-Double(days) * 86_400)
-            } else if let parsed = Timestamp.date(from: olderThan) {
-                date = parsed
-            } else {
-                throw ValidationError("--older-than must be a UTC time such as 2026-01-31T12:00:00.000Z or a number of days such as 7d")
-            }
+            let date = try TimeArgument.parse(olderThan, option: "--older-than")
             try await withAdmin(options) { admin in print("purged \(try await admin.purge(olderThan: date, at: Date()))") }
         }
     }

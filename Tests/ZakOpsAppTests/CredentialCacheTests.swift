@@ -10,7 +10,7 @@ import ZakOpsTestSupport
 struct CredentialCacheTests {
     static func found(_ subject: String) -> CredentialCache.Found {
         let principal = Principal(id: subject, kind: .service, role: .viewer, email: nil, name: "agent", permissions: [])
-        return CredentialCache.Found(value: .key(principal, lastUsedAt: nil), subject: subject)
+        return CredentialCache.Found(value: .key(principal, lastUsedAt: nil, expiresAt: "9999-12-31T00:00:00.000Z"), subject: subject)
     }
 
     static func subject(_ found: CredentialCache.Found?) -> String? { found?.subject }

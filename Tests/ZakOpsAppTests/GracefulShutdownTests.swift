@@ -24,7 +24,7 @@ struct GracefulShutdownTests {
         }
         let database = try await Database.open(location, poolSize: 2, deadline: .seconds(5), logger: logger)
         let install = TestRoutes.installer()
-        let components = AppComponents(settings: settings, database: database, logger: logger, hasher: TestServer.hasher)
+        let components = try AppComponents(settings: settings, database: database, logger: logger, hasher: TestServer.hasher)
         let app = try buildApplication(components, extraRoutes: { install($0, database) })
         // The same ServiceGroup `zakops serve` runs (signals, grace period).
         let group = ZakOpsServer.serviceGroup(for: [app], settings: settings, logger: logger)

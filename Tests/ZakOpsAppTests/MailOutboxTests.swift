@@ -29,11 +29,11 @@ struct MailOutboxTests {
             settings.sendmailPath = good.program
             settings.mailFrom = "ZakOps <no-reply@zakops.example>"
         }) { server in
-            let mailer = OutboxMailer(database: server.database, clock: server.clock)
+            let mailer = OutboxMailer(database: server.database, clock: server.clock, keys: server.components.dataKeys)
             try await mailer.send(Mail(to: "ana@example.com\r\nBcc: attacker@evil.example", subject: "Réinitialisation\nX-Injected: yes",
                                        body: "Open https://zakops.example/reset-password#token=SECRET-TOKEN\n.\nend"))
             #expect(try await server.count("outbox") == 1)
-            let processor = AppComponents(settings: server.settings, database: server.database, logger: Logger(label: "test"), clock: server.clock).outboxProcessor
+            let processor = try AppComponents(settings: server.settings, database: server.database, logger: Logger(label: "test"), clock: server.clock).outboxProcessor
             #expect(try await processor.runOnce() == 1)
             let sent = try String(contentsOf: good.output, encoding: .utf8)
             #expect(sent.hasPrefix("ARGS -t -i\n"))
@@ -55,8 +55,8 @@ struct MailOutboxTests {
             settings.mailBackend = .sendmail
             settings.sendmailPath = bad.program
         }) { server in
-            try await OutboxMailer(database: server.database, clock: server.clock).send(Mail(to: "ana@example.com", subject: "Hello", body: "Hi"))
-            let processor = AppComponents(settings: server.settings, database: server.database, logger: Logger(label: "test"), clock: server.clock).outboxProcessor
+            try await OutboxMailer(database: server.database, clock: server.clock, keys: server.components.dataKeys).send(Mail(to: "ana@example.com", subject: "Hello", body: "Hi"))
+            let processor = try AppComponents(settings: server.settings, database: server.database, logger: Logger(label: "test"), clock: server.clock).outboxProcessor
             #expect(try await processor.runOnce() == 1)
             let row = try await server.database.read { sql in
                 try await sql.select().columns("status", "attempts", "last_error").from("outbox").first()

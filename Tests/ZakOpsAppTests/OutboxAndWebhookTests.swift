@@ -19,7 +19,7 @@ import ZakOpsStore
 @Suite("Outbox and webhooks", .serverSlot)
 struct OutboxAndWebhookTests {
     static func processor(_ server: TestServer) -> OutboxProcessor {
-        AppComponents(settings: server.settings, database: server.database, logger: Logger(label: "test.outbox"), clock: server.clock).outboxProcessor
+        server.components.outboxProcessor
     }
 
     static func createWebhook(_ server: TestServer, _ admin: BrowserSession, url: String, types: [String] = ["*"]) async throws -> (id: String, secret: String) {
@@ -217,7 +217,7 @@ struct OutboxAndWebhookTests {
                 let policy = WebhookAddressPolicy(requireHTTPS: false, allowPrivate: true) { host, _ in
                     host == name ? [try #require(IPAddress("127.0.0.2")), try #require(IPAddress("127.0.0.1"))] : []
                 }
-                let components = AppComponents(settings: server.settings, database: server.database, logger: Logger(label: "test.outbox"), clock: server.clock)
+                let components = try AppComponents(settings: server.settings, database: server.database, logger: Logger(label: "test.outbox"), clock: server.clock)
                 #expect(try await components.outboxProcessor(policy: policy).runOnce() == 1)
                 let lastError = try await server.database.read { sql in
                     try await sql.select().column("last_error").from("outbox").first()?.decode(column: "last_error", as: String?.self)

@@ -111,6 +111,7 @@ struct RateLimitTests {
             TestServer.productionLimits(&settings)
             // No timer-driven queries (event feed, janitor) while queries are counted.
             settings.ssePollIntervalMilliseconds = 3_600_000
+            settings.runtimePollIntervalMilliseconds = 3_600_000
             settings.rateLimitCleanupInterval = .seconds(3_600)
         }) { server in
             func guess() -> HTTPFields { [.authorization: "Bearer zk_" + RandomToken.base32(RandomToken.bytes(32))] }
@@ -148,6 +149,7 @@ struct RateLimitTests {
         try await TestServer.run(configure: { settings in
             TestServer.productionLimits(&settings)
             settings.ssePollIntervalMilliseconds = 3_600_000
+            settings.runtimePollIntervalMilliseconds = 3_600_000
             settings.rateLimitCleanupInterval = .seconds(3_600)
         }) { server in
             for _ in 1...60 { _ = try await server.client.execute(uri: "/api/deals", method: .get) }

@@ -134,7 +134,14 @@ struct RecoveryAndMFATests {
             let secret = try await server.database.read { sql in
                 try await sql.select().column("totp_secret").from("operators").where("id", .equal, SQLBind(account.id)).first()?.decode(column: "totp_secret", as: String.self)
             }
-            let totp = TOTP(secret: try #require(secret))
+            // Stored sealed: the seed shown at setup is not in the row, and the row opens only
+            // with the server's key and for this operator.
+            let stored = try #require(secret)
+            let shown = try #require(try JSONSerialization.jsonObject(with: Data(setup.body.readableBytesView)) as? [String: Any])["secret"] as? String
+            let seed = try #require(shown)
+            #expect(stored.hasPrefix("enc:v1:") && !stored.contains(seed))
+            #expect(throws: DataKeyError.notAuthentic) { try server.components.dataKeys.open(stored, context: TOTPService.sealContext("op_other")) }
+            let totp = TOTP(secret: try server.components.dataKeys.open(stored, context: TOTPService.sealContext(account.id)))
             func code(_ offset: TimeInterval = 0) -> String {
                 String(format: "%06d", totp.compute(date: server.clock.now().addingTimeInterval(offset)))
             }

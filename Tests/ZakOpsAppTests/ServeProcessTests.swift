@@ -15,11 +15,14 @@ struct ServeProcessTests {
     static func productionEnvironment(location: DatabaseLocation, port: Int) throws -> [String: String] {
         let secretFile = try TemporaryFolder.make().appendingPathComponent("session_secret")
         try TestSecrets.sessionSecret().write(to: secretFile, atomically: true, encoding: .utf8)
+        let dataKeyFile = secretFile.deletingLastPathComponent().appendingPathComponent("data_key")
+        try TestSecrets.dataKey().write(to: dataKeyFile, atomically: true, encoding: .utf8)
         return [
             "APP_ENV": "production",
             "HTTP_PORT": String(port),
             "DATABASE_URL": TestDatabase.url(location),
             "SESSION_SECRET_FILE": secretFile.path,
+            "DATA_ENCRYPTION_KEY_FILE": dataKeyFile.path,
             "CORS_ORIGINS": "https://app.example.com",
             "TRUSTED_PROXIES": "127.0.0.1/32",
             "PUBLIC_BASE_URL": "https://zakops.example.com",
@@ -66,6 +69,7 @@ struct ServeProcessTests {
         ("AUTH_REQUIRED", "false"),
         ("DEBUG", "true"),
         ("SESSION_SECRET_FILE", nil),
+        ("DATA_ENCRYPTION_KEY_FILE", nil),
         ("CORS_ORIGINS", nil),
         ("CORS_ORIGINS", "http://app.example.com"),
         ("PUBLIC_BASE_URL", "http://zakops.example.com"),

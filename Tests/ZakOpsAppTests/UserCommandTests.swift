@@ -52,7 +52,7 @@ struct UserCommandTests {
             #expect(try server.mails().isEmpty)
             var settings = server.settings
             settings.mailDirectory = server.mailFolder.path
-            let processor = AppComponents(settings: settings, database: server.database, logger: Logger(label: "test"), clock: server.clock).outboxProcessor
+            let processor = try AppComponents(settings: settings, database: server.database, logger: Logger(label: "test"), clock: server.clock).outboxProcessor
             server.clock.advance(by: 60)  // the command stamped the row with the real clock
             #expect(try await processor.runOnce() == 1)
             #expect(try server.mails().contains { $0.contains("Subject: Your ZakOps account was disabled") })

@@ -10,7 +10,8 @@ struct PreflightTests {
         var settings = Settings()
         settings.environment = .production
         settings.sessionSecret = Secret(RandomToken.base32(RandomToken.bytes(48)))
-        settings.secretSources = ["SESSION_SECRET": .file, "DATABASE_URL": .file]
+        settings.dataEncryptionKey = Secret(Data(RandomToken.bytes(32)).base64EncodedString())
+        settings.secretSources = ["SESSION_SECRET": .file, "DATABASE_URL": .file, "DATA_ENCRYPTION_KEY": .file]
         settings.corsOrigins = ["https://app.example.com"]
         settings.trustedProxies = [CIDR("10.0.0.0/8")!]
         settings.publicBaseURL = "https://zakops.example.com"
@@ -43,6 +44,7 @@ struct PreflightTests {
         ("DEBUG=true", "debug_off", { $0.debug = true }),
         ("WEBHOOK_ALLOW_PRIVATE=true", "webhook_targets", { $0.webhookAllowPrivate = true }),
         ("no session secret", "session_secret", { $0.sessionSecret = nil }),
+        ("no data encryption key", "data_encryption_key", { $0.dataEncryptionKey = nil }),
         ("short session secret", "session_secret", { $0.sessionSecret = Secret(RandomToken.base32(RandomToken.bytes(10))) }),
         ("example session secret", "session_secret", { $0.sessionSecret = Secret("change-me-to-a-long-random-string-please-0123456789") }),
         ("low-entropy session secret", "session_secret", { $0.sessionSecret = Secret(String(repeating: "ab", count: 32)) }),

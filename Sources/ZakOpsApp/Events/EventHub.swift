@@ -194,6 +194,22 @@ final class EventHub: Sendable {
         return removed.count
     }
 
+    /// Closes every connection whose permissions `closes` picks (the lockdown closes all but
+    /// admins'), each told to fall back to polling; returns how many.
+    @discardableResult
+    func close(reason: String, where closes: (Set<Permission>) -> Bool) -> Int {
+        let removed = state.withLock { state -> [Subscriber] in
+            let picked = state.subscribers.values.filter { closes($0.permissions) }
+            state.shed += picked.count
+            return picked.compactMap { state.remove($0.id) }
+        }
+        for subscriber in removed {
+            subscriber.continuation.yield(.fallback(reason: reason))
+            subscriber.continuation.finish()
+        }
+        return removed.count
+    }
+
     func stats(now: Date) -> Stats {
         state.withLock { state in
             let oldest = state.subscribers.values.map(\.openedAt).min()

@@ -16,6 +16,8 @@ struct OutboxProcessor: Service {
     let deliverer: WebhookDeliverer
     /// Where `mail` rows go (`MAIL_BACKEND`).
     let mailBackend: any Mailer
+    /// Opens the sealed mail payloads.
+    let dataKeys: DataKeyRing
     let backoff: OutboxBackoff
     let batchSize: Int
     let lease: TimeInterval
@@ -43,8 +45,12 @@ struct OutboxProcessor: Service {
     /// One batch; returns how many rows it handled (0 when paused or nothing is due).
     @discardableResult
     func runOnce() async throws -> Int {
-        guard try await !RuntimeSwitches(database: database).isOn(.outboxPaused) else { return 0 }
-        let rows = try await OutboxRepository.claim(limit: batchSize, lease: lease, now: clock.now(), in: database)
+        let switches = try await RuntimeSwitches(database: database).snapshot().on
+        guard !switches.contains(.outboxPaused) else { return 0 }
+        // The lockdown holds webhooks back (nothing leaves for outside systems); mail still
+        // goes: the playbooks' own notices are mail.
+        let rows = try await OutboxRepository.claim(limit: batchSize, lease: lease, now: clock.now(),
+                                                    onlyConsumer: switches.contains(.lockdown) ? OutboxMailer.consumer : nil, in: database)
         guard !rows.isEmpty else { return 0 }
         let webhooks = try await deliverer.webhooks(for: rows)
         let delivered = await withTaskGroup(of: String?.self) { group in
@@ -67,7 +73,7 @@ struct OutboxProcessor: Service {
     private func attempt(_ row: OutboxRow, webhooks: [String: Webhook]) async -> Bool {
         do {
             if row.consumer == OutboxMailer.consumer {
-                try await mailBackend.send(try OutboxMailer.mail(from: row))
+                try await mailBackend.send(try OutboxMailer.mail(from: row, keys: dataKeys))
                 return true
             }
             guard row.consumer.hasPrefix("webhook:") else { throw WebhookDeliveryError("no consumer named \(row.consumer)") }

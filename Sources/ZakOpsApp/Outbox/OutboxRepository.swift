@@ -21,15 +21,17 @@ enum OutboxRepository {
 
     /// Claims up to `limit` rows that are due — pending and past their time, or processing with
     /// an expired lease (their processor died) — and leases them until `now + lease`.
-    static func claim(limit: Int, lease: TimeInterval, now: Date, in database: Database) async throws -> [OutboxRow] {
+    static func claim(limit: Int, lease: TimeInterval, now: Date, onlyConsumer: String? = nil, in database: Database) async throws -> [OutboxRow] {
         let stamp = Timestamp.string(from: now)
         let leaseEnd = Timestamp.string(from: now.addingTimeInterval(lease))
         return try await database.transaction { sql in
-            let rows = try await sql.select().columns(OutboxRow.columns.map { SQLColumn($0) }).from("outbox")
+            var select = sql.select().columns(OutboxRow.columns.map { SQLColumn($0) }).from("outbox")
                 .where { group in
                     group.where { $0.where("status", .equal, SQLBind(OutboxRow.Status.pending.rawValue)).where("next_attempt_at", .lessThanOrEqual, SQLBind(stamp)) }
                         .orWhere { $0.where("status", .equal, SQLBind(OutboxRow.Status.processing.rawValue)).where("lease_expires_at", .lessThan, SQLBind(stamp)) }
                 }
+            if let onlyConsumer { select = select.where("consumer", .equal, SQLBind(onlyConsumer)) }
+            let rows = try await select
                 .orderBy("next_attempt_at").limit(limit)
                 .lockingClause(ForUpdateSkipLocked())
                 .all().map(OutboxRow.init(row:))

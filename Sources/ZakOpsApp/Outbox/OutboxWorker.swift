@@ -10,7 +10,7 @@ import ZakOpsStore
 public enum OutboxWorker {
     public static func run(settings: Settings, logger: Logger) async throws {
         let database = try await Database.open(settings: settings, logger: logger)
-        let components = AppComponents(settings: settings, database: database, logger: logger)
+        let components = try AppComponents(settings: settings, database: database, logger: logger)
         var services: [any Service] = database.service.map { [$0] } ?? []
         services.append(components.outboxProcessor)
         logger.notice("outbox processor started", metadata: ["database": .string(settings.database.dialectName)])

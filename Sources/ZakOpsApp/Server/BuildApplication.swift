@@ -18,6 +18,8 @@ public struct AppComponents: Sendable {
     public let mailer: any Mailer
     public let hasher: PasswordHasher
     public let keys: KeyRingStore
+    /// What seals TOTP seeds, webhook secrets and mail at rest.
+    public let dataKeys: DataKeyRing
     /// Where rate-limit counts live: shared in PostgreSQL, in memory (bounded) with SQLite.
     public let rateLimitStore: any RateLimitStore
     /// This process's SSE subscribers (one hub for every listener).
@@ -31,6 +33,8 @@ public struct AppComponents: Sendable {
     /// PostgreSQL's notifications from every instance: events to read, credentials to drop
     /// (nil on SQLite).
     let listener: NotificationListener?
+    /// Lockdown and the signing keys' generation, as every instance reads them.
+    let runtime: RuntimeState
 
     /// - Parameters:
     ///   - clock, mailer, hasher: tests pass a manual clock, a mailer in a temporary folder and a
@@ -38,41 +42,27 @@ public struct AppComponents: Sendable {
     public init(
         settings: Settings, database: Database, logger: Logger, clock: any AppClock = SystemClock(),
         mailer: (any Mailer)? = nil, hasher: PasswordHasher? = nil
-    ) {
+    ) throws {
+        let dataKeys = try settings.dataKeyRing()
+        if dataKeys.isDerived { logger.warning("DATA_ENCRYPTION_KEY is not set: secrets at rest are sealed under the development key") }
         self.settings = settings
         self.database = database
         self.logger = logger
         self.clock = clock
         // Notifications go through the outbox (durable, retried); tests may pass a mailer that
         // writes at once.
-        self.mailer = mailer ?? OutboxMailer(database: database, clock: clock)
+        self.dataKeys = dataKeys
+        self.mailer = mailer ?? OutboxMailer(database: database, clock: clock, keys: dataKeys)
         self.hasher = hasher ?? PasswordHasher(cost: settings.passwordHashCost)
         credentials = CredentialCache(ttl: settings.authCacheTTL, maxEntries: settings.authCacheMaxEntries)
         lastSeen = LastSeenRecorder(database: database, logger: logger)
-        listener = NotificationListener.make(
-            for: settings.database, logger: logger,
-            // Whatever was announced while the listener was down: read the log, drop the cache.
-            onConnect: { [eventWakes, credentials] in
-                eventWakes.wake()
-                credentials.invalidateAll()
-            },
-            onNotification: { [eventWakes, credentials] payload in
-                if payload == EventFeed.notice {
-                    eventWakes.wake()
-                } else if let notice = CredentialNotice(payload: payload) {
-                    notice.apply(to: credentials)
-                } else {
-                    credentials.invalidateAll()
-                }
-            }
-        )
-        eventHub = EventHub(limits: .init(perUser: settings.sseMaxConnectionsPerUser, perInstance: settings.sseMaxConnections,
-                                          bufferSize: settings.sseBufferEvents))
         switch settings.database {
         case .postgres:
             rateLimitStore = SharedRateLimitStore(counter: DatabaseRateLimitCounter(database: database), maxKeys: settings.rateLimitMaxKeys)
         case .sqlite: rateLimitStore = MemoryRateLimitStore(maxKeys: settings.rateLimitMaxKeys)
         }
+        eventHub = EventHub(limits: .init(perUser: settings.sseMaxConnectionsPerUser, perInstance: settings.sseMaxConnections,
+                                          bufferSize: settings.sseBufferEvents))
         if let secret = settings.sessionSecret {
             keys = KeyRingStore(KeyRing(current: secret, previous: settings.sessionSecretPrevious))
         } else {
@@ -81,6 +71,28 @@ public struct AppComponents: Sendable {
             logger.warning("SESSION_SECRET is not set: using a random key for this run only")
             keys = KeyRingStore(KeyRing(current: Secret(RandomToken.base32(RandomToken.bytes(48)))))
         }
+        runtime = RuntimeState(database: database, keys: keys, hub: eventHub, logger: logger,
+                               interval: .milliseconds(settings.runtimePollIntervalMilliseconds))
+        listener = NotificationListener.make(
+            for: settings.database, logger: logger,
+            // Whatever was announced while the listener was down: read the log, drop the cache.
+            onConnect: { [eventWakes, credentials, runtime] in
+                eventWakes.wake()
+                credentials.invalidateAll()
+                runtime.wake()
+            },
+            onNotification: { [eventWakes, credentials, runtime] payload in
+                if payload == EventFeed.notice {
+                    eventWakes.wake()
+                } else if payload == RuntimeState.notice {
+                    runtime.wake()
+                } else if let notice = CredentialNotice(payload: payload) {
+                    notice.apply(to: credentials)
+                } else {
+                    credentials.invalidateAll()
+                }
+            }
+        )
     }
 
     var sessions: SessionService {
@@ -89,16 +101,27 @@ public struct AppComponents: Sendable {
     }
 
     var auth: AuthService {
-        AuthService(database: database, sessions: sessions, totp: totp, hasher: hasher, keys: keys, mailer: mailer, clock: clock, backoff: backoff, logger: logger)
+        AuthService(database: database, sessions: sessions, totp: totp, hasher: hasher, keys: keys, mailer: mailer, clock: clock, backoff: backoff,
+                    runtime: runtime, logger: logger)
     }
 
     var totp: TOTPService {
-        TOTPService(database: database, hasher: hasher, mailer: mailer, clock: clock, credentials: credentials, logger: logger)
+        TOTPService(database: database, hasher: hasher, mailer: mailer, clock: clock, credentials: credentials, dataKeys: dataKeys, logger: logger)
     }
 
     var passwordResets: PasswordResetService {
         PasswordResetService(database: database, hasher: hasher, mailer: mailer, clock: clock, backoff: backoff, credentials: credentials,
                              publicBaseURL: publicBaseURL, logger: logger)
+    }
+
+    /// User administration, dropping this instance's cached credentials at once.
+    var users: UserAdmin {
+        UserAdmin(database: database, mailer: mailer, hasher: hasher, credentials: credentials, publicBaseURL: publicBaseURL)
+    }
+
+    /// The incident playbooks, acting on this instance at once.
+    var incidents: IncidentService {
+        IncidentService(database: database, users: users, credentials: credentials, runtime: runtime)
     }
 
     var backoff: LoginBackoff {
@@ -111,7 +134,7 @@ public struct AppComponents: Sendable {
 
     /// Service accounts, with the key cache of the request path.
     var serviceAccounts: ServiceAccountService {
-        ServiceAccountService(database: database, credentials: credentials, lastSeen: lastSeen)
+        ServiceAccountService(database: database, credentials: credentials, lastSeen: lastSeen, maxKeyAge: TimeInterval(settings.apiKeyMaxAgeDays * 86_400))
     }
 
     var limiter: RateLimiter { RateLimiter(store: rateLimitStore, clock: clock) }
@@ -146,9 +169,7 @@ public struct AppComponents: Sendable {
     }
 
     /// Where links in e-mails point: `PUBLIC_BASE_URL`, never the request's Host header.
-    var publicBaseURL: String {
-        settings.publicBaseURL ?? "http://\(settings.httpHost):\(settings.httpPort)"
-    }
+    var publicBaseURL: String { settings.linkBaseURL }
 
     /// Background services of the application: the PostgreSQL pool, the rate-limit janitor and
     /// (unless `OUTBOX_PROCESSOR=false`) an outbox processor.
@@ -158,6 +179,7 @@ public struct AppComponents: Sendable {
         services.append(RateLimitJanitor(database: database, clock: clock, logger: logger, interval: settings.rateLimitCleanupInterval))
         if settings.outboxProcessor { services.append(outboxProcessor) }
         if let listener { services.append(listener) }
+        services.append(runtime)
         services.append(EventFeed(database: database, hub: eventHub, wakes: eventWakes, logger: logger,
                                   pollInterval: .milliseconds(settings.ssePollIntervalMilliseconds),
                                   heartbeatInterval: .seconds(settings.sseHeartbeatSeconds)))
@@ -183,9 +205,9 @@ public struct AppComponents: Sendable {
     func outboxProcessor(policy: WebhookAddressPolicy) -> OutboxProcessor {
         OutboxProcessor(
             database: database, clock: clock, logger: logger,
-            deliverer: WebhookDeliverer(client: WebhookDeliverer.client, policy: policy,
+            deliverer: WebhookDeliverer(client: WebhookDeliverer.client, policy: policy, keys: dataKeys,
                                         timeout: .seconds(Int64(settings.webhookTimeoutSeconds)), database: database),
-            mailBackend: mailBackend,
+            mailBackend: mailBackend, dataKeys: dataKeys,
             backoff: OutboxBackoff(base: TimeInterval(settings.outboxBaseBackoffSeconds), maximum: TimeInterval(settings.outboxMaxBackoffSeconds),
                                    maxAttempts: settings.outboxMaxAttempts),
             batchSize: settings.outboxBatchSize, lease: TimeInterval(settings.outboxLeaseSeconds),
@@ -240,8 +262,10 @@ public func buildRouter(
         .register(on: routes)
     AuditController(database: components.database).register(on: routes)
     ActionsController(service: components.actions, clock: components.clock).register(on: routes)
-    WebhooksController(service: WebhookService(database: components.database), clock: components.clock, policy: components.webhookPolicy).register(on: routes)
+    WebhooksController(service: WebhookService(database: components.database, keys: components.dataKeys), clock: components.clock, policy: components.webhookPolicy).register(on: routes)
     OutboxAdminController(admin: OutboxAdmin(database: components.database), clock: components.clock).register(on: routes)
+    UserAdminController(admin: components.users, clock: components.clock).register(on: routes)
+    IncidentController(service: components.incidents, clock: components.clock).register(on: routes)
     EventStreamController(database: components.database, hub: components.eventHub, clock: components.clock, sessions: components.sessions,
                           serviceAccounts: components.serviceAccounts,
                           replayWindow: TimeInterval(components.settings.sseReplayHours * 3600)).register(on: routes)
@@ -314,6 +338,9 @@ public func buildApplication(
         clock: components.clock, developmentAdmin: !settings.authRequired && !settings.isProduction
     ))
     middlewares.append(CredentialRefusalLimit(limiter: settings.rateLimitEnabled ? components.limiter : nil, api: components.apiPolicy))
+    // Before CSRF: the first request of a starting instance reads the switches and the signing
+    // keys' generation before any token is checked.
+    middlewares.append(LockdownMiddleware(runtime: components.runtime))
     middlewares.append(CSRFMiddleware(keys: components.keys, trustedOrigins: components.trustedOrigins))
     middlewares.append(IdempotencyMiddleware(store: IdempotencyStore(database: components.database), clock: components.clock,
                                              paths: ["/api/deals", "/api/actions", "/api/admin/service-accounts",

@@ -30,7 +30,7 @@ public enum ZakOpsServer {
         let database = try await Database.open(settings: settings, logger: logger)
         let group: ServiceGroup
         do {
-            let components = AppComponents(settings: settings, database: database, logger: logger)
+            let components = try AppComponents(settings: settings, database: database, logger: logger)
             let startup = StartupState()
             var services: [any Service] = [try buildApplication(components, startup: startup)]
             var reloadActions = components.reloadActions

@@ -25,6 +25,17 @@ struct ChangeContext: Sendable {
         self.time = time
     }
 
+    /// A step of signing in, before there is a principal: `actorID` is the account's id when
+    /// it is known, else `anonymous`.
+    init(signInBy actorID: String?, requestID: String?, clientIP: String?, time: Date) {
+        self.actorID = actorID ?? "anonymous"
+        actorKind = actorID == nil ? "anonymous" : "user"
+        self.requestID = requestID
+        self.clientIP = clientIP
+        idempotency = nil
+        self.time = time
+    }
+
     /// A change made by an operator at the host, through a `zakops` command (no request).
     init(commandLineAt time: Date) {
         actorID = "cli"

@@ -11,6 +11,8 @@ import ZakOpsStore
 struct WebhookDeliverer: Sendable {
     let client: HTTPClient
     let policy: WebhookAddressPolicy
+    /// Opens the sealed signing secrets.
+    let keys: DataKeyRing
     let timeout: TimeAmount
     let database: Database
 
@@ -53,7 +55,11 @@ struct WebhookDeliverer: Sendable {
         request.headers.add(name: "User-Agent", value: "ZakOps-Webhooks/1")
         request.headers.add(name: "webhook-id", value: row.id)
         request.headers.add(name: "webhook-timestamp", value: String(timestamp))
-        request.headers.add(name: "webhook-signature", value: try WebhookSignature.sign(secret: webhook.secret, id: row.id, timestamp: timestamp, body: row.payload))
+        // During a rotation's overlap one signature per secret, space-separated (Standard Webhooks).
+        let signatures = try webhook.signingSecrets(at: now, keys: keys).map { secret in
+            try WebhookSignature.sign(secret: secret, id: row.id, timestamp: timestamp, body: row.payload)
+        }
+        request.headers.add(name: "webhook-signature", value: signatures.joined(separator: " "))
         request.body = .bytes(ByteBuffer(string: row.payload))
         var response: HTTPClientResponse?
         for (index, client) in clients.enumerated() {

@@ -6,6 +6,8 @@ import ZakOpsStore
 /// deleting a webhook drops its deliveries not yet made (dead ones stay in the DLQ).
 struct WebhookService: Sendable {
     let database: Database
+    /// Seals the signing secrets.
+    let keys: DataKeyRing
 
     func all() async throws -> [Webhook] {
         try await database.read { sql in try await WebhookRepository.all(in: sql) }
@@ -23,8 +25,10 @@ struct WebhookService: Sendable {
         let stamp = Timestamp.string(from: change.time)
         let webhook = Webhook(id: PublicID.make(.webhook), url: url, eventTypes: types, secret: WebhookSignature.newSecret(), isActive: true,
                               createdAt: stamp, updatedAt: stamp)
-        try await database.transaction { sql in
-            try await WebhookRepository.insert(webhook, createdBy: change.actorID, in: sql)
+        var stored = webhook
+        stored.secret = try keys.seal(webhook.secret, context: Webhook.sealContext(webhook.id))
+        try await database.transaction { [stored] sql in
+            try await WebhookRepository.insert(stored, createdBy: change.actorID, in: sql)
             try await AuditLog.record(action: "webhook.created", targetKind: "webhook", targetID: webhook.id,
                                       changes: ["url": FieldChange(before: nil, after: .string(Self.redacted(url))),
                                                 "event_types": FieldChange(before: nil, after: .array(types.map(JSONValue.string)))],
@@ -32,6 +36,25 @@ struct WebhookService: Sendable {
             try await change.record(try replay(webhook), in: sql)
         }
         return webhook
+    }
+
+    /// Replaces the signing secret; the old one keeps signing (a second signature in the same
+    /// header) for `grace`, at most 24 hours, so that receivers can switch without losing a
+    /// delivery. Returns the webhook and the new secret (shown once).
+    func rotateSecret(_ id: String, grace: TimeInterval, by change: ChangeContext) async throws -> (Webhook, String) {
+        let secret = WebhookSignature.newSecret()
+        let sealed = try keys.seal(secret, context: Webhook.sealContext(id))
+        let webhook = try await database.transaction { sql -> Webhook in
+            guard let webhook = try await WebhookRepository.find(id, in: sql) else { throw AppError(.notFound) }
+            let stamp = Timestamp.string(from: change.time)
+            let until = Timestamp.string(from: change.time.addingTimeInterval(grace))
+            try await WebhookRepository.rotateSecret(id, sealed: sealed, previous: webhook.secret, until: until, at: stamp, in: sql)
+            try await AuditLog.record(action: "webhook.secret_rotated", targetKind: "webhook", targetID: id,
+                                      changes: ["previous_valid_until": FieldChange(before: nil, after: .string(until))], context: change, in: sql)
+            guard let rotated = try await WebhookRepository.find(id, in: sql) else { throw AppError(.notFound) }
+            return rotated
+        }
+        return (webhook, secret)
     }
 
     /// Applies the given fields; an unchanged webhook is answered as it is, with no audit entry.

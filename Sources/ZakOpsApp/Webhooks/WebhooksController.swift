@@ -78,6 +78,11 @@ struct WebhooksController: Sendable {
             try await service.delete(try Self.id(context), by: try change(context))
             return .noContent
         }
+        routes.post("/api/admin/webhooks/{id}/rotate-secret", .permission(.adminSystem)) { request, context in
+            let input = try await request.decodeStrictJSON(as: RotationRequest.self, context: context)
+            let (webhook, secret) = try await service.rotateSecret(try Self.id(context), grace: try RotationRequest.grace(input.graceHours), by: try change(context))
+            return WebhookResponse(webhook, secret: secret)
+        }
         routes.post("/api/admin/webhooks/{id}/test", .permission(.adminSystem)) { _, context in
             let outboxID = try await service.test(try Self.id(context), by: try change(context))
             return EditedResponse(status: .accepted, response: TestResponse(outboxID: outboxID))

@@ -8,25 +8,44 @@ import Synchronization
 ///
 /// Each key has an id (the first 8 hex digits of SHA-256 of the key) carried in what it signs,
 /// so verification picks the right key without trying each.
+///
+/// The keys are derived from the secrets and a *generation* kept in the database: the
+/// auth-breach playbook raises it, and every instance derives new keys from the same secrets,
+/// so every token signed before is refused cluster-wide without anyone handling a secret.
+/// The previous secret's key is derived at the same generation: a raised generation refuses
+/// everything issued before it.
 public struct KeyRing: Sendable {
     public struct Key: Sendable {
         public let id: String
         let key: SymmetricKey
 
-        init(secret: Secret) {
+        init(secret: Secret, generation: Int) {
             // The secret is text; HKDF turns it into a uniformly random 256-bit MAC key.
+            // Generation 0 keeps the original derivation, so tokens issued before generations
+            // existed stay valid until the first raise.
+            let suffix = generation == 0 ? "" : "|g\(generation)"
             let material = SymmetricKey(data: Data(secret.value.utf8))
-            key = HKDF<SHA256>.deriveKey(inputKeyMaterial: material, info: Data("zakops-mac-v1".utf8), outputByteCount: 32)
-            id = String(Digest.sha256Hex(secret.value).prefix(8))
+            key = HKDF<SHA256>.deriveKey(inputKeyMaterial: material, info: Data(("zakops-mac-v1" + suffix).utf8), outputByteCount: 32)
+            id = String(Digest.sha256Hex(secret.value + suffix).prefix(8))
         }
     }
 
     public let current: Key
     public let previous: Key?
+    /// The generation the keys were derived at.
+    public let generation: Int
+    private let secrets: (current: Secret, previous: Secret?)
 
-    public init(current: Secret, previous: Secret? = nil) {
-        self.current = Key(secret: current)
-        self.previous = previous.map(Key.init)
+    public init(current: Secret, previous: Secret? = nil, generation: Int = 0) {
+        self.current = Key(secret: current, generation: generation)
+        self.previous = previous.map { Key(secret: $0, generation: generation) }
+        self.generation = generation
+        secrets = (current, previous)
+    }
+
+    /// The same secrets at another generation.
+    public func at(generation: Int) -> KeyRing {
+        generation == self.generation ? self : KeyRing(current: secrets.current, previous: secrets.previous, generation: generation)
     }
 
     /// HMAC-SHA256 of `message` with the current key, base64url without padding.
@@ -69,8 +88,20 @@ public final class KeyRingStore: Sendable {
     /// The ring to sign and verify with now.
     public var current: KeyRing { ring.withLock { $0 } }
 
+    /// New secrets (SIGHUP), at the generation in force.
     public func replace(with new: KeyRing) {
-        ring.withLock { $0 = new }
+        ring.withLock { $0 = new.at(generation: $0.generation) }
+    }
+
+    /// Derives the keys at `generation` (the database's), if it is not the one in force; true
+    /// if the keys changed.
+    @discardableResult
+    public func adopt(generation: Int) -> Bool {
+        ring.withLock { ring in
+            guard ring.generation != generation else { return false }
+            ring = ring.at(generation: generation)
+            return true
+        }
     }
 }
 

@@ -25,6 +25,7 @@ public enum ErrorCode: String, Sendable, CaseIterable, Codable {
     case internalError = "INTERNAL_ERROR"
     case databaseUnavailable = "DATABASE_UNAVAILABLE"
     case serviceUnavailable = "SERVICE_UNAVAILABLE"
+    case lockdown = "LOCKDOWN"
 
     /// The HTTP status code that goes with the error code.
     public var status: Int {
@@ -42,7 +43,7 @@ public enum ErrorCode: String, Sendable, CaseIterable, Codable {
         case .invalidStageTransition, .idempotencyKeyReused: 422
         case .rateLimited: 429
         case .internalError: 500
-        case .databaseUnavailable, .serviceUnavailable: 503
+        case .databaseUnavailable, .serviceUnavailable, .lockdown: 503
         }
     }
 
@@ -71,6 +72,7 @@ public enum ErrorCode: String, Sendable, CaseIterable, Codable {
         case .internalError: "An internal error occurred."
         case .databaseUnavailable: "Database connection error. Please try again later."
         case .serviceUnavailable: "The service is temporarily unavailable. Please try again later."
+        case .lockdown: "The service is locked down by its administrators during an incident. Please try again later."
         }
     }
 }

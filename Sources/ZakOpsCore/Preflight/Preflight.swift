@@ -24,7 +24,10 @@ public enum Preflight {
     public static let certificateWarningPeriod: TimeInterval = 14 * 24 * 60 * 60
 
     /// Evaluates every check against the settings and the findings.
-    public static func evaluate(_ settings: Settings, database: DatabaseFinding, tls: TLSFinding = .notConfigured, now: Date = Date()) -> PreflightReport {
+    /// - Parameter secretAges: when each secret (by setting name) was first seen in use, as the
+    ///   database records it; past `SECRET_MAX_AGE_DAYS` a secret gives a warning.
+    public static func evaluate(_ settings: Settings, database: DatabaseFinding, tls: TLSFinding = .notConfigured,
+                                secretAges: [String: Date] = [:], now: Date = Date()) -> PreflightReport {
         var checks: [PreflightCheck] = []
         func add(_ id: String, _ status: PreflightStatus, _ item: String, _ detail: String, fix: String = "") {
             checks.append(PreflightCheck(id: id, status: status, item: item, detail: detail, fix: status == .pass ? "" : fix))
@@ -64,6 +67,19 @@ public enum Preflight {
         } else {
             add("session_secret", .fail, "Session secret is strong (32+ random bytes)", "SESSION_SECRET is not set",
                 fix: "Generate one with `openssl rand -base64 48` and provide it through SESSION_SECRET_FILE.")
+        }
+
+        if settings.dataEncryptionKey != nil {
+            add("data_encryption_key", .pass, "Secrets encrypted at rest", "DATA_ENCRYPTION_KEY is set (32 bytes)")
+        } else {
+            add("data_encryption_key", .fail, "Secrets encrypted at rest", "DATA_ENCRYPTION_KEY is not set",
+                fix: "Generate one with `openssl rand -base64 32`, provide it through DATA_ENCRYPTION_KEY_FILE, then run `zakops secrets rotate`.")
+        }
+        for (name, age) in secretAges.sorted(by: { $0.key < $1.key }) {
+            let days = Int(now.timeIntervalSince(age) / 86_400)
+            add("secret_age_\(name.lowercased())", days > settings.secretMaxAgeDays ? .warn : .pass, "Secrets rotated regularly",
+                "\(name) last changed \(days) day(s) ago (limit \(settings.secretMaxAgeDays))",
+                fix: "Rotate \(name): see docs/runbooks/secret-rotation.md.")
         }
 
         let fromDotEnv = settings.secretSources.filter { $0.value == .dotEnvFile }.keys.sorted()

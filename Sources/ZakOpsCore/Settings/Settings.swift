@@ -21,6 +21,21 @@ public struct Settings: Sendable {
     public var sessionSecret: Secret?
     /// The previous session secret, still accepted for verification during a rotation.
     public var sessionSecretPrevious: Secret?
+    /// The key that seals TOTP seeds, webhook secrets and link-carrying mail at rest
+    /// (`DATA_ENCRYPTION_KEY`, 32 bytes in base64), and the one before it during a rotation.
+    public var dataEncryptionKey: Secret?
+    public var dataEncryptionKeyPrevious: Secret?
+    /// How often every instance reads the runtime switches (lockdown, signing-key generation)
+    /// when no notification said they changed (`RUNTIME_POLL_INTERVAL_MS`): the bound on how
+    /// late another instance acts on SQLite, or while PostgreSQL's listener is down.
+    public var runtimePollIntervalMilliseconds = 500
+    /// How long an API key lives at most, and by default (`API_KEY_MAX_AGE_DAYS`, 1 to 365).
+    public var apiKeyMaxAgeDays = 90
+    /// After how many days without a sign-in or key use an access review flags a principal
+    /// (`ACCESS_REVIEW_INACTIVE_DAYS`).
+    public var accessReviewInactiveDays = 90
+    /// After how many days preflight warns that a secret was not rotated (`SECRET_MAX_AGE_DAYS`).
+    public var secretMaxAgeDays = 90
     /// Server-side idle timeout of a session (`SESSION_IDLE_MINUTES`).
     public var sessionIdleTimeout: Duration = .seconds(30 * 60)
     /// Absolute session lifetime: the checklist's 24 hours (cookie Max-Age and server expiry).

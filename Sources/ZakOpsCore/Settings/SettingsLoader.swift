@@ -29,6 +29,14 @@ public struct SettingsLoader: Sendable {
         if let value = try bool("DEBUG") { settings.debug = value }
         settings.sessionSecret = try secret("SESSION_SECRET", settings: &settings)
         settings.sessionSecretPrevious = try secret("SESSION_SECRET_PREVIOUS", settings: &settings)
+        settings.dataEncryptionKey = try secret("DATA_ENCRYPTION_KEY", settings: &settings)
+        settings.dataEncryptionKeyPrevious = try secret("DATA_ENCRYPTION_KEY_PREVIOUS", settings: &settings)
+        if let key = settings.dataEncryptionKey { _ = try DataKeyRing.keyBytes(key, setting: "DATA_ENCRYPTION_KEY") }
+        if let key = settings.dataEncryptionKeyPrevious { _ = try DataKeyRing.keyBytes(key, setting: "DATA_ENCRYPTION_KEY_PREVIOUS") }
+        if let value = try int("RUNTIME_POLL_INTERVAL_MS", in: 50...1_000) { settings.runtimePollIntervalMilliseconds = value }
+        if let days = try int("API_KEY_MAX_AGE_DAYS", in: 1...365) { settings.apiKeyMaxAgeDays = days }
+        if let days = try int("ACCESS_REVIEW_INACTIVE_DAYS", in: 1...3650) { settings.accessReviewInactiveDays = days }
+        if let days = try int("SECRET_MAX_AGE_DAYS", in: 1...3650) { settings.secretMaxAgeDays = days }
         if let minutes = try int("SESSION_IDLE_MINUTES", in: 1...1440) { settings.sessionIdleTimeout = .seconds(minutes * 60) }
         if let cost = try int("PASSWORD_HASH_COST", in: 10...16) { settings.passwordHashCost = cost }
         if let value = try bool("ALLOW_REGISTRATION") { settings.allowRegistration = value }

@@ -1,3 +1,4 @@
+import Foundation
 import ZakOpsCore
 import ZakOpsTestSupport
 
@@ -6,6 +7,11 @@ enum TestSecrets {
     /// A strong random session secret (48 random bytes, base32).
     static func sessionSecret() -> String {
         RandomToken.base32(RandomToken.bytes(48))
+    }
+
+    /// A fresh `DATA_ENCRYPTION_KEY`: 32 random bytes in base64.
+    static func dataKey() -> String {
+        Data(RandomToken.bytes(32)).base64EncodedString()
     }
 
     /// Which of `secrets` (by label) occur in `text`. Returns labels only, so a failing

@@ -109,7 +109,7 @@ struct TestServer {
         let database = try await Database.open(settings.database, poolSize: 4, deadline: settings.databaseTimeout, logger: logger)
         let clock = ManualClock()
         let mailFolder = try TemporaryFolder.make().appendingPathComponent("mailbox")
-        let components = AppComponents(
+        let components = try AppComponents(
             settings: settings, database: database, logger: logger, clock: clock,
             // The server's own outbox mailer when asked (nil picks it); otherwise straight to files.
             mailer: mailThroughOutbox ? nil : FileMailer(folder: mailFolder.path), hasher: hasher ?? Self.hasher

@@ -26,7 +26,8 @@ final class CredentialCache: Sendable {
 
     enum Value: Sendable {
         case session(SessionRecord, OperatorRecord)
-        case key(Principal, lastUsedAt: String?)
+        /// `expiresAt`: when the key stops working (checked on every request, cached or not).
+        case key(Principal, lastUsedAt: String?, expiresAt: String)
     }
 
     private struct Entry {
@@ -117,8 +118,8 @@ final class CredentialCache: Sendable {
             switch found.value {
             case .session(let session, let account):
                 entry.found = Found(value: .session(session.seen(at: stamp), account), subject: found.subject)
-            case .key(let principal, _):
-                entry.found = Found(value: .key(principal, lastUsedAt: stamp), subject: found.subject)
+            case .key(let principal, _, let expiresAt):
+                entry.found = Found(value: .key(principal, lastUsedAt: stamp, expiresAt: expiresAt), subject: found.subject)
             }
             state.entries[key] = entry
         }

@@ -13,6 +13,8 @@ enum CredentialNotice: Equatable, Sendable {
     case subject(String)
     /// One credential, by its cache key (a session token's hash).
     case credential(String)
+    /// Every credential (the auth-breach playbook).
+    case everything
 
     /// Queues the notice in the transaction `sql` (PostgreSQL only).
     static func announce(_ notice: CredentialNotice, in sql: any SQLDatabase) async throws {
@@ -23,6 +25,7 @@ enum CredentialNotice: Equatable, Sendable {
         switch self {
         case .subject(let id): "subject:" + id
         case .credential(let key): "credential:" + key
+        case .everything: "credentials:all"
         }
     }
 
@@ -32,6 +35,8 @@ enum CredentialNotice: Equatable, Sendable {
             self = .subject(String(payload.dropFirst("subject:".count)))
         } else if payload.hasPrefix("credential:") {
             self = .credential(String(payload.dropFirst("credential:".count)))
+        } else if payload == "credentials:all" {
+            self = .everything
         } else {
             return nil
         }
@@ -42,6 +47,7 @@ enum CredentialNotice: Equatable, Sendable {
         switch self {
         case .subject(let id): cache.invalidate(subject: id)
         case .credential(let key): cache.invalidate(key: key)
+        case .everything: cache.invalidateAll()
         }
     }
 }

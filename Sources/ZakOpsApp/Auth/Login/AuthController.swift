@@ -113,7 +113,7 @@ struct AuthController: Sendable {
         let result = try await service.login(
             email: input.email, password: input.password, totp: input.totp,
             broughtToken: SessionCookie.token(in: request),
-            clientIP: context.clientIP, userAgent: request.headers[.userAgent]
+            clientIP: context.clientIP, userAgent: request.headers[.userAgent], requestID: context.requestID
         )
         let body = LoginResponse(
             operator: OperatorResponse(id: result.account.id, email: result.account.email, name: result.account.name, role: result.account.role.rawValue),
@@ -156,7 +156,8 @@ struct AuthController: Sendable {
         let input = try await request.decodeJSON(as: PasswordChangeRequest.self, context: context)
         try Validate.length(input.currentPassword, field: "current_password", max: 1024)
         try Validate.length(input.newPassword, field: "new_password", max: 1024)
-        try await service.changePassword(principal: principal, current: input.currentPassword, new: input.newPassword)
+        try await service.changePassword(principal: principal, current: input.currentPassword, new: input.newPassword,
+                                          requestID: context.requestID, clientIP: context.clientIP)
         return .noContent
     }
 

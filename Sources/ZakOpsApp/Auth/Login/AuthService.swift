@@ -15,6 +15,8 @@ struct AuthService: Sendable {
     let mailer: any Mailer
     let clock: any AppClock
     let backoff: LoginBackoff
+    /// The lockdown refuses sign-in to everyone but admins.
+    let runtime: RuntimeState
     let logger: Logger
 
     struct LoginResult: Sendable {
@@ -28,7 +30,23 @@ struct AuthService: Sendable {
     /// account get the same error after the same work (one bcrypt verification). Any session the
     /// client brought is deleted, never adopted. An address in its failure delay (`LoginBackoff`)
     /// gets 429 before any of that work.
-    func login(email: String, password: String, totp: String?, broughtToken: String?, clientIP: String?, userAgent: String?) async throws -> LoginResult {
+    ///
+    /// Each outcome is an audit entry (`auth.login`, `auth.login_failed` with the reason class);
+    /// the typed e-mail is never recorded, only the account's id when one matched.
+    func login(email: String, password: String, totp: String?, broughtToken: String?, clientIP: String?, userAgent: String?,
+               requestID: String? = nil) async throws -> LoginResult {
+        let agent = userAgent.map { String($0.prefix(256)) }
+        func refused(_ accountID: String?, _ reason: String, _ error: AppError) async throws -> Never {
+            logger.warning("security event", metadata: ["event": "login_failed", "reason": .string(reason), "client_ip": .string(clientIP ?? "unknown")])
+            let change = ChangeContext(signInBy: nil, requestID: requestID, clientIP: clientIP, time: clock.now())
+            try await database.transaction { sql in
+                try await AuditLog.record(action: "auth.login_failed", targetKind: "operator", targetID: accountID ?? "unknown",
+                                          changes: ["reason": FieldChange(before: nil, after: .string(reason)),
+                                                    "user_agent": FieldChange(before: nil, after: agent.map(JSONValue.string))],
+                                          context: change, in: sql)
+            }
+            throw error
+        }
         switch try await backoff.admit(email: email) {
         case .delayed(let wait):
             logger.warning("security event", metadata: ["event": "login_delayed", "retry_after": .stringConvertible(wait), "client_ip": .string(clientIP ?? "unknown")])
@@ -47,8 +65,14 @@ struct AuthService: Sendable {
         let matches = verified && !tooLong
         guard let account, matches, account.isActive else {
             let reason = account == nil ? "unknown_account" : (matches ? "disabled_account" : "wrong_password")
-            logger.warning("security event", metadata: ["event": "login_failed", "reason": .string(reason), "client_ip": .string(clientIP ?? "unknown")])
-            throw AppError(.invalidCredentials)
+            try await refused(account?.id, reason, AppError(.invalidCredentials))
+        }
+        // Only someone who knows the password learns these two answers.
+        if account.resetRequired {
+            try await refused(account.id, "reset_required", AppError(.passwordResetRequired, logDetail: "forced reset pending"))
+        }
+        if account.role != .admin, try await runtime.isLockedDown() {
+            try await refused(account.id, "lockdown", LockdownMiddleware.refusal)
         }
         if account.totpEnabled {
             guard let totp else { throw AppError(.totpRequired) }
@@ -56,8 +80,7 @@ struct AuthService: Sendable {
             case .accepted:
                 break
             case .rejected, .locked:
-                logger.warning("security event", metadata: ["event": "login_failed", "reason": "wrong_totp", "client_ip": .string(clientIP ?? "unknown")])
-                throw AppError(.invalidCredentials)
+                try await refused(account.id, "wrong_totp", AppError(.invalidCredentials))
             }
         }
         var verifiedHash = account.passwordHash
@@ -77,11 +100,14 @@ struct AuthService: Sendable {
         }
         // The session exists only if the password checked is still the account's password.
         guard let (token, session) = try await sessions.create(operatorID: account.id, verifiedHash: verifiedHash, clientIP: clientIP, userAgent: userAgent) else {
-            logger.warning("security event", metadata: ["event": "login_failed", "reason": "credentials_changed", "client_ip": .string(clientIP ?? "unknown")])
-            throw AppError(.invalidCredentials)
+            try await refused(account.id, "credentials_changed", AppError(.invalidCredentials))
         }
-        let now = clock.now()
-        try await database.transaction { sql in try await OperatorRepository.recordLogin(account.id, now: now, in: sql) }
+        let change = ChangeContext(signInBy: account.id, requestID: requestID, clientIP: clientIP, time: clock.now())
+        try await database.transaction { sql in
+            try await OperatorRepository.recordLogin(account.id, now: change.time, in: sql)
+            try await AuditLog.record(action: "auth.login", targetKind: "session", targetID: session.id,
+                                      changes: ["user_agent": FieldChange(before: nil, after: agent.map(JSONValue.string))], context: change, in: sql)
+        }
         try await backoff.clear(email: email)
         logger.notice("security event", metadata: ["event": "login_succeeded", "operator_id": .string(account.id), "session_id": .string(session.id)])
         return LoginResult(token: token, session: session, account: account, csrfToken: CSRFToken.issue(for: session.tokenHash, keys: keys.current))
@@ -89,7 +115,7 @@ struct AuthService: Sendable {
 
     /// Changes the password after checking the current one; every other session of the
     /// operator is revoked and the operator is told by mail.
-    func changePassword(principal: Principal, current: String, new: String) async throws {
+    func changePassword(principal: Principal, current: String, new: String, requestID: String? = nil, clientIP: String? = nil) async throws {
         guard let account = try await database.read({ sql in try await OperatorRepository.byID(principal.id, in: sql) }) else { throw AppError(.unauthorized) }
         let (matches, _) = try await hasher.verify(current, against: account.passwordHash)
         guard matches else {
@@ -109,6 +135,8 @@ struct AuthService: Sendable {
             try await OperatorRepository.setPassword(account.id, hash: hash, now: now, in: sql)
             try await SessionService.endAll(operatorID: account.id, keeping: principal.sessionTokenHash, in: sql)
             try await mailer.send(notice, in: sql)
+            try await AuditLog.record(action: "auth.password_changed", targetKind: "operator", targetID: account.id, changes: [:],
+                                      context: ChangeContext(signInBy: account.id, requestID: requestID, clientIP: clientIP, time: now), in: sql)
         }
         sessions.credentials.invalidate(subject: account.id)
         logger.notice("security event", metadata: ["event": "password_changed", "operator_id": .string(account.id)])

@@ -14,7 +14,12 @@ struct TOTPService: Sendable {
     let clock: any AppClock
     /// Dropped for the operator once turning TOTP on or off ends their other sessions.
     let credentials: CredentialCache
+    /// The TOTP seed is stored sealed, bound to its operator.
+    let dataKeys: DataKeyRing
     let logger: Logger
+
+    /// The authenticated context of an operator's sealed seed.
+    static func sealContext(_ operatorID: String) -> String { "totp:" + operatorID }
 
     /// Failed codes allowed before TOTP attempts are refused, and for how long.
     static let maximumFailures = 5
@@ -28,7 +33,8 @@ struct TOTPService: Sendable {
     /// failure, and five failures lock TOTP attempts for 15 minutes (a 6-digit code cannot be
     /// guessed then).
     func consume(code: String, account: OperatorRecord) async throws -> Attempt {
-        guard let secret = account.totpSecret else { return .rejected }
+        guard let stored = account.totpSecret else { return .rejected }
+        let secret = try dataKeys.open(stored, context: Self.sealContext(account.id))
         let now = clock.now()
         let step = TOTPVerifier.matchingStep(code: code, secret: secret, at: now)
         return try await database.transaction { sql in
@@ -60,8 +66,9 @@ struct TOTPService: Sendable {
         guard !account.totpEnabled else { throw AppError(.conflict, logDetail: "TOTP already enabled") }
         try await requirePassword(password, of: account)
         let secret = RandomToken.base32(RandomToken.bytes(20))
+        let sealed = try dataKeys.seal(secret, context: Self.sealContext(account.id))
         try await database.transaction { [clock] sql in
-            try await TOTPRepository.set(secret: secret, enabled: false, operatorID: account.id, now: clock.now(), in: sql)
+            try await TOTPRepository.set(secret: sealed, enabled: false, operatorID: account.id, now: clock.now(), in: sql)
         }
         return secret
     }

@@ -12,8 +12,11 @@ struct OperatorRecord: Sendable {
     let mustResetPassword: Bool
     let totpSecret: String?
     let totpEnabled: Bool
+    /// A forced reset is pending: sign-in is refused until the e-mailed link sets a password.
+    let resetRequired: Bool
 
-    static let columns = ["id", "email", "name", "role", "password_hash", "is_active", "must_reset_password", "totp_secret", "totp_enabled"]
+    static let columns = ["id", "email", "name", "role", "password_hash", "is_active", "must_reset_password", "totp_secret", "totp_enabled",
+                          "reset_required"]
 
     init(row: any SQLRow, prefix: String = "") throws {
         id = try row.decode(column: prefix + "id", as: String.self)
@@ -25,6 +28,7 @@ struct OperatorRecord: Sendable {
         mustResetPassword = try row.decode(column: prefix + "must_reset_password", as: Bool.self)
         totpSecret = try row.decode(column: prefix + "totp_secret", as: String?.self)
         totpEnabled = try row.decode(column: prefix + "totp_enabled", as: Bool.self)
+        resetRequired = try row.decode(column: prefix + "reset_required", as: Bool.self)
     }
 
     /// The principal this operator acts as, through the given session.

@@ -28,6 +28,7 @@ enum OperatorRepository {
     /// Inserts an operator; a duplicate e-mail (any case) is `CONFLICT`. Run it in a
     /// transaction: the check and the insert must see the same table.
     static func insert(email: String, name: String, role: Role, passwordHash: String, mustResetPassword: Bool, now: Date,
+                       active: Bool = true, approvalPending: Bool = false, createdBy: String? = nil,
                        in sql: any SQLDatabase) async throws -> String {
         let taken = try await sql.select().column("id").from("operators")
             .where(SQLFunction("lower", args: SQLColumn("email")), .equal, SQLFunction("lower", args: SQLBind(email)))
@@ -38,9 +39,10 @@ enum OperatorRepository {
         let id = PublicID.make(.operatorAccount)
         let stamp = Timestamp.string(from: now)
         try await sql.insert(into: "operators")
-            .columns("id", "email", "name", "role", "password_hash", "is_active", "must_reset_password", "created_at", "updated_at")
-            .values(SQLBind(id), SQLBind(email), SQLBind(name), SQLBind(role.rawValue), SQLBind(passwordHash), SQLBind(true),
-                    SQLBind(mustResetPassword), SQLBind(stamp), SQLBind(stamp))
+            .columns("id", "email", "name", "role", "password_hash", "is_active", "must_reset_password", "approval_pending", "created_by",
+                     "created_at", "updated_at")
+            .values(SQLBind(id), SQLBind(email), SQLBind(name), SQLBind(role.rawValue), SQLBind(passwordHash), SQLBind(active),
+                    SQLBind(mustResetPassword), SQLBind(approvalPending), SQLBind(createdBy), SQLBind(stamp), SQLBind(stamp))
             .run()
         return id
     }
@@ -53,11 +55,12 @@ enum OperatorRepository {
         return (try row.decode(column: "password_hash", as: String.self), try row.decode(column: "is_active", as: Bool.self))
     }
 
-    /// Sets a new password hash and clears a forced reset.
+    /// Sets a new password hash and clears a forced reset (either kind).
     static func setPassword(_ id: String, hash: String, now: Date, in sql: any SQLDatabase) async throws {
         try await sql.update("operators")
             .set("password_hash", to: SQLBind(hash))
             .set("must_reset_password", to: SQLBind(false))
+            .set("reset_required", to: SQLBind(false))
             .set("updated_at", to: SQLBind(Timestamp.string(from: now)))
             .where("id", .equal, SQLBind(id))
             .run()
@@ -76,8 +79,8 @@ enum OperatorRepository {
     }
 
     static func disable(_ id: String, now: Date, in sql: any SQLDatabase) async throws {
-        try await sql.update("operators").set("is_active", to: SQLBind(false))
-            .set("updated_at", to: SQLBind(Timestamp.string(from: now)))
+        let stamp = SQLBind(Timestamp.string(from: now))
+        try await sql.update("operators").set("is_active", to: SQLBind(false)).set("disabled_at", to: stamp).set("updated_at", to: stamp)
             .where("id", .equal, SQLBind(id)).run()
     }
 }

@@ -31,7 +31,7 @@ struct PasswordResetService: Sendable {
             let link = Mail(
                 to: account.email,
                 subject: "Reset your ZakOps password",
-                body: "Someone asked to reset the password of your ZakOps account. If it was you, open this link within 30 minutes:\n\n\(publicBaseURL)/reset-password#token=\(token)\n\nIf it was not you, ignore this message; your password has not changed."
+                body: "Someone asked to reset the password of your ZakOps account. If it was you, open this link within 30 minutes:\n\n\(PasswordLink.url(base: publicBaseURL, token: token))\n\nIf it was not you, ignore this message; your password has not changed."
             )
             guard try await replaceToken(operatorID: account.id, tokenHash: Digest.sha256Hex(token), requestedAt: requestedAt, link: link) else { return }
             logger.notice("security event", metadata: ["event": "password_reset_requested", "operator_id": .string(account.id)])

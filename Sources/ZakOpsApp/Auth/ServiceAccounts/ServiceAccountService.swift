@@ -11,6 +11,10 @@ struct ServiceAccountService: Sendable {
     /// the administration paths that never authenticate a key.
     var credentials: CredentialCache?
     var lastSeen: LastSeenRecorder?
+    /// How long a key lives at most (`API_KEY_MAX_AGE_DAYS`).
+    var maxKeyAge: TimeInterval = 90 * 86_400
+
+    var maxKeyAgeDays: Int { Int(maxKeyAge / 86_400) }
 
     struct Account: Sendable, Codable, Equatable {
         let id: String
@@ -31,12 +35,20 @@ struct ServiceAccountService: Sendable {
         let createdAt: String
         let lastUsedAt: String?
         let revokedAt: String?
+        /// Nil for a key made before keys expired (it ends at its creation plus the maximum age).
+        let expiresAt: String?
+        let createdBy: String?
+        /// The key a rotation issued in its place.
+        let replacedBy: String?
 
         enum CodingKeys: String, CodingKey {
             case id
             case createdAt = "created_at"
             case lastUsedAt = "last_used_at"
             case revokedAt = "revoked_at"
+            case expiresAt = "expires_at"
+            case createdBy = "created_by"
+            case replacedBy = "replaced_by"
         }
     }
 
@@ -64,14 +76,18 @@ struct ServiceAccountService: Sendable {
     /// Stores a new key's hash; the key itself is returned to the caller once and never again.
     /// `mintedBy` is the operator who asked for it: they may not approve what the key proposes.
     /// `replay` is the answer an idempotent replay gets (given the key's id): it never holds the key.
-    func addKey(accountID: String, keyHash: String, by context: ChangeContext, replay: @escaping @Sendable (String) throws -> Reply) async throws -> String {
+    /// The key expires after `lifetime` (at most `maxKeyAge`; the maximum when nil).
+    func addKey(accountID: String, keyHash: String, lifetime: TimeInterval? = nil, by context: ChangeContext,
+                replay: @escaping @Sendable (String) throws -> Reply) async throws -> String {
         let id = PublicID.make(.apiKey)
+        let expires = Timestamp.string(from: context.time.addingTimeInterval(min(lifetime ?? maxKeyAge, maxKeyAge)))
         try await database.transaction { sql in
             guard try await ServiceAccountRepository.find(accountID, in: sql) != nil else { throw AppError(.notFound) }
             try await APIKeyRepository.insert(id: id, accountID: accountID, keyHash: keyHash, createdAt: Timestamp.string(from: context.time),
-                                              createdBy: context.actorID, in: sql)
+                                              expiresAt: expires, createdBy: context.actorID, in: sql)
             try await AuditLog.record(action: "api_key.created", targetKind: "service_account", targetID: accountID,
-                                      changes: ["key_id": FieldChange(before: nil, after: .string(id))], context: context, in: sql)
+                                      changes: ["key_id": FieldChange(before: nil, after: .string(id)),
+                                                "expires_at": FieldChange(before: nil, after: .string(expires))], context: context, in: sql)
             try await context.record(try replay(id), in: sql)
         }
         return id
@@ -128,17 +144,42 @@ struct ServiceAccountService: Sendable {
         return revoked
     }
 
+    /// Issues a new key in place of a live one; the old key keeps working for `grace` (at most
+    /// 24 hours), then expires. Returns the new key's id; nil if the account has no such live key.
+    func rotateKey(accountID: String, keyID: String, newKeyHash: String, grace: TimeInterval, by context: ChangeContext) async throws -> (id: String, oldExpiresAt: String)? {
+        let id = PublicID.make(.apiKey)
+        let result = try await database.transaction { [maxKeyAge] sql -> (String, String)? in
+            guard let old = try await APIKeyRepository.liveKey(keyID, accountID: accountID, in: sql) else { return nil }
+            let current = APIKeyRepository.effectiveExpiry(expiresAt: old.expiresAt, createdAt: old.createdAt, maxAge: maxKeyAge)
+            let until = min(current, Timestamp.string(from: context.time.addingTimeInterval(grace)))
+            try await APIKeyRepository.insert(id: id, accountID: accountID, keyHash: newKeyHash, createdAt: Timestamp.string(from: context.time),
+                                              expiresAt: Timestamp.string(from: context.time.addingTimeInterval(maxKeyAge)), createdBy: context.actorID, in: sql)
+            try await APIKeyRepository.shorten(keyID, until: until, replacedBy: id, in: sql)
+            try await AuditLog.record(action: "api_key.rotated", targetKind: "service_account", targetID: accountID, changes: [
+                "key_id": FieldChange(before: .string(keyID), after: .string(id)),
+                "old_key_expires_at": FieldChange(before: .string(current), after: .string(until)),
+            ], context: context, in: sql)
+            try await CredentialNotice.announce(.subject(accountID), in: sql)
+            return (id, until)
+        }
+        credentials?.invalidate(subject: accountID)
+        return result
+    }
+
     /// The principal for an API key's hash: nil for an unknown or revoked key or a disabled
     /// account. Answered from `credentials` for up to `AUTH_CACHE_SECONDS` once found.
     func principal(keyHash: String, now: Date) async throws -> Principal? {
-        let load: @Sendable () async throws -> CredentialCache.Found? = { [database] in
-            guard let (principal, lastUsedAt) = try await database.read({ sql in try await APIKeyRepository.principal(keyHash: keyHash, in: sql) })
+        let load: @Sendable () async throws -> CredentialCache.Found? = { [database, maxKeyAge] in
+            guard let (principal, lastUsedAt, createdAt, expiresAt) = try await database.read({ sql in try await APIKeyRepository.principal(keyHash: keyHash, in: sql) })
             else { return nil }
-            return CredentialCache.Found(value: .key(principal, lastUsedAt: lastUsedAt), subject: principal.id)
+            let expiry = APIKeyRepository.effectiveExpiry(expiresAt: expiresAt, createdAt: createdAt, maxAge: maxKeyAge)
+            return CredentialCache.Found(value: .key(principal, lastUsedAt: lastUsedAt, expiresAt: expiry), subject: principal.id)
         }
         let key = CredentialCache.apiKey(keyHash)
         let found = if let credentials { try await credentials.value(for: key, load: load) } else { try await load() }
-        guard case .key(let principal, let lastUsedAt)? = found?.value else { return nil }
+        guard case .key(let principal, let lastUsedAt, let expiresAt)? = found?.value else { return nil }
+        // An expired key is refused like a revoked one.
+        guard expiresAt > Timestamp.string(from: now) else { return nil }
         // last_used_at at most once a minute per key, written after the response.
         if let lastSeen, lastUsedAt.map({ $0 < Timestamp.string(from: now.addingTimeInterval(-LastSeenRecorder.interval)) }) ?? true {
             let stamp = Timestamp.string(from: now)

@@ -1,0 +1,33 @@
+import Hummingbird
+import Logging
+import ZakOpsCore
+import ZakOpsHTTP
+
+/// The data-breach containment on the request path: while the lockdown is on, every request
+/// that acts for a principal other than an admin operator is refused with 503 `LOCKDOWN` and
+/// `Retry-After` — operators' sessions and every API key alike (a service account is never an
+/// admin operator). Health checks are answered before authentication and are unaffected;
+/// anonymous requests go on to be refused (401) or to sign in, where a non-admin is refused too.
+struct LockdownMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+
+    let runtime: RuntimeState
+
+    /// What a refused client is told to wait, in seconds.
+    static let retryAfter = "120"
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if let principal = context.principal, !principal.isAdminOperator, try await runtime.isLockedDown() {
+            context.logger.warning("security event", metadata: ["event": "lockdown_refused", "principal_id": .string(principal.id)])
+            throw Self.refusal
+        }
+        return try await next(request, context)
+    }
+
+    static var refusal: AppError { AppError(.lockdown, headers: ["Retry-After": retryAfter], logDetail: "lockdown") }
+}
+
+extension Principal {
+    /// An operator with the admin role (never a service account, whatever its role).
+    var isAdminOperator: Bool { kind == .user && role == .admin }
+}

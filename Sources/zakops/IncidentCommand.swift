@@ -1,0 +1,150 @@
+import ArgumentParser
+import Foundation
+import ZakOpsApp
+import ZakOpsCore
+import ZakOpsStore
+
+/// `zakops incident`: the authentication-breach and data-breach playbooks, on the database
+/// directly (works while the servers are down; every instance acts on the change within a
+/// second — at once on PostgreSQL). See docs/runbooks/auth-breach.md and data-breach.md.
+struct IncidentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "incident",
+        abstract: "Run an incident playbook: auth-breach, lockdown.",
+        subcommands: [AuthBreach.self, Lockdown.self]
+    )
+
+    struct AuthBreach: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "auth-breach",
+            abstract: "Revoke every session (and with --revoke-keys every API key), re-derive the signing keys, force every password reset, mail everyone, store the access report."
+        )
+        @OptionGroup var options: SettingsOptions
+        @OptionGroup var flags: PlaybookFlags
+        @Flag(help: "Revoke every API key too.") var revokeKeys = false
+        @Option(help: "Start of the access report's window: a UTC time or an age such as 7d (default 7d).") var since = "7d"
+
+        func run() async throws {
+            let since = try TimeArgument.parse(since, option: "--since")
+            let (dryRun, json, revokeKeys) = (flags.dryRun, flags.json, self.revokeKeys)
+            try await withDatabase(options) { database, settings in
+                let service = IncidentService(database: database, users: try UserAdmin(database: database, settings: settings))
+                let result = try await service.authBreach(revokeKeys: revokeKeys, since: since, dryRun: dryRun, at: Date())
+                if json { return CommandOutput.json(result) }
+                let verb = dryRun ? "would revoke" : "revoked"
+                print("\(dryRun ? "DRY RUN: nothing was changed\n" : "")sessions \(verb): \(result.sessionsRevoked)")
+                print("api keys \(verb): \(result.apiKeysRevoked)\(revokeKeys ? "" : " (add --revoke-keys to revoke them)")")
+                print("password resets \(dryRun ? "that would be " : "")forced: \(result.passwordResetsForced) (one mail each)")
+                print("signing key generation: \(result.keyGeneration)")
+                print("access report since \(result.report.since): \(result.report.writes.count) writes, \(result.report.sessions.count) sessions, \(result.report.keyUses.count) keys used, \(result.report.addresses.count) addresses")
+                if let id = result.reportID { print("report stored as \(id) (zakops audit access --since \(result.report.since) --json prints it again)") }
+            }
+        }
+    }
+
+    struct Lockdown: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Turn the lockdown on or off, or show it: while on, only admins are served (503 LOCKDOWN), keys are suspended, webhooks held, streams closed."
+        )
+        @OptionGroup var options: SettingsOptions
+        @OptionGroup var flags: PlaybookFlags
+        @Argument(help: "on, off or status.") var state: String
+
+        func run() async throws {
+            guard ["on", "off", "status"].contains(state) else { throw ValidationError("the state must be on, off or status") }
+            let (state, dryRun, json) = (self.state, flags.dryRun, flags.json)
+            try await withDatabase(options) { database, settings in
+                let service = IncidentService(database: database, users: try UserAdmin(database: database, settings: settings))
+                let current = try await service.lockdownStatus()
+                if state == "status" || dryRun {
+                    let wanted = state == "status" ? current : state == "on"
+                    if json { return CommandOutput.json(["lockdown": wanted, "changed": false]) }
+                    return print(state == "status" ? "lockdown: \(current ? "on" : "off")" : "DRY RUN: lockdown would go from \(current ? "on" : "off") to \(state)")
+                }
+                let result = try await service.setLockdown(state == "on", at: Date())
+                if json { return CommandOutput.json(result) }
+                print("lockdown: \(result.lockdown ? "on" : "off")\(result.changed ? "" : " (it already was)")")
+            }
+        }
+    }
+}
+
+/// `zakops sessions revoke-all [--role R]`.
+struct SessionsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "sessions", abstract: "End sessions in bulk.", subcommands: [RevokeAll.self])
+
+    struct RevokeAll: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "revoke-all", abstract: "End every session, or every session of operators with one role (audited).")
+        @OptionGroup var options: SettingsOptions
+        @OptionGroup var flags: PlaybookFlags
+        @Option(help: "Only operators with this role: admin, operator or viewer.") var role: String?
+
+        func run() async throws {
+            let role = try self.role.map { text in
+                guard let role = Role(rawValue: text) else { throw ValidationError("--role must be one of: admin, operator, viewer") }
+                return role
+            }
+            let (dryRun, json) = (flags.dryRun, flags.json)
+            try await withDatabase(options) { database, settings in
+                let result = try await IncidentService(database: database, users: try UserAdmin(database: database, settings: settings))
+                    .revokeAllSessions(role: role, dryRun: dryRun, at: Date())
+                json ? CommandOutput.json(result) : print("\(dryRun ? "DRY RUN: would revoke" : "revoked") \(result.count) session(s)")
+            }
+        }
+    }
+}
+
+/// `zakops keys revoke-all`.
+struct KeysCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "keys", abstract: "Revoke API keys in bulk.", subcommands: [RevokeAll.self])
+
+    struct RevokeAll: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "revoke-all", abstract: "Revoke every live API key (audited).")
+        @OptionGroup var options: SettingsOptions
+        @OptionGroup var flags: PlaybookFlags
+
+        func run() async throws {
+            let (dryRun, json) = (flags.dryRun, flags.json)
+            try await withDatabase(options) { database, settings in
+                let result = try await IncidentService(database: database, users: try UserAdmin(database: database, settings: settings))
+                    .revokeAllKeys(dryRun: dryRun, at: Date())
+                json ? CommandOutput.json(result) : print("\(dryRun ? "DRY RUN: would revoke" : "revoked") \(result.count) API key(s)")
+            }
+        }
+    }
+}
+
+/// `zakops audit access --since T [--principal ID]`.
+struct AuditCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "audit", abstract: "Read the audit trail.", subcommands: [Access.self])
+
+    struct Access: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The access report of a window: every write and sign-in, open sessions, API keys used, addresses and user agents seen."
+        )
+        @OptionGroup var options: SettingsOptions
+        @Option(help: "Start of the window: a UTC time or an age such as 7d.") var since: String
+        @Option(help: "End of the window (default: now).") var until: String?
+        @Option(help: "Only this operator or service account id.") var principal: String?
+        @Flag(help: "Print the whole report as JSON.") var json = false
+
+        func run() async throws {
+            let since = try TimeArgument.parse(since, option: "--since")
+            let until = try self.until.map { try TimeArgument.parse($0, option: "--until") } ?? Date()
+            let (principal, json) = (self.principal, self.json)
+            try await withDatabase(options) { database, settings in
+                let report = try await IncidentService(database: database, users: try UserAdmin(database: database, settings: settings))
+                    .accessReport(since: since, until: until, principal: principal)
+                if json { return CommandOutput.json(report) }
+                print("access from \(report.since) to \(report.until)\(principal.map { " for \($0)" } ?? "")")
+                for write in report.writes {
+                    print("\(write.occurredAt)  \(write.actorKind):\(write.actorID)  \(write.action)  \(write.targetKind):\(write.targetID)  \(write.clientIP ?? "-")")
+                }
+                if report.truncated { print("(stopped at \(report.writes.count) entries: narrow the window or the principal)") }
+                print("open sessions: \(report.sessions.count); API keys used: \(report.keyUses.count)")
+                print("addresses: " + report.addresses.map { "\($0.value) (\($0.count))" }.joined(separator: ", "))
+                print("user agents: " + report.userAgents.map { "\($0.value) (\($0.count))" }.joined(separator: ", "))
+            }
+        }
+    }
+}
