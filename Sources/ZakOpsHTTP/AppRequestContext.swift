@@ -36,6 +36,8 @@ public struct AppRequestContext: RequestContext {
     public var presentedCredential: PresentedCredential?
     /// The connection, for `InboundClose`.
     public let connectionID: ObjectIdentifier
+    /// Who the request acted for, for the request log.
+    public let actor = RequestActor()
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = CoreRequestContextStorage(source: source)

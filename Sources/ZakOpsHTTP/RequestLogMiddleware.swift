@@ -4,7 +4,9 @@ import Logging
 
 /// One log line per request: method, route pattern (never the raw path or query string),
 /// query parameter names (never their values), status, duration, the client address in the
-/// form `LOG_CLIENT_IP` asks (`clientAddress`) and request id. Also returns the id in
+/// form `LOG_CLIENT_IP` asks (`clientAddress`), request id, and for an authenticated request
+/// the principal's id and a short fingerprint of its session or key (`RequestActor`), so that
+/// an access report can follow one credential through the log. Also returns the id in
 /// `X-Request-ID`.
 public struct RequestLogMiddleware: RouterMiddleware {
     public typealias Context = AppRequestContext
@@ -30,6 +32,10 @@ public struct RequestLogMiddleware: RouterMiddleware {
             "duration_ms": .stringConvertible((milliseconds * 1000).rounded() / 1000),
             "client_ip": .string(clientAddress(context.clientIP)),
         ]
+        if let principal = context.actor.principalID {
+            metadata["principal_id"] = .string(principal)
+            if let reference = context.actor.credentialReference { metadata["credential_ref"] = .string(reference) }
+        }
         if request.uri.query != nil {
             // At most 20 names, each shown only if it looks like a name: enough to debug, and
             // neither a log-flooding channel nor a place for a token sent as a bare name.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import ZakOpsApp
 import ZakOpsCore
 import ZakOpsStore
@@ -11,7 +12,7 @@ struct IncidentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "incident",
         abstract: "Run an incident playbook: auth-breach, lockdown.",
-        subcommands: [AuthBreach.self, Lockdown.self]
+        subcommands: [AuthBreach.self, Lockdown.self, Evidence.self]
     )
 
     struct AuthBreach: AsyncParsableCommand {
@@ -64,6 +65,43 @@ struct IncidentCommand: AsyncParsableCommand {
                 let result = try await service.setLockdown(state == "on", at: Date())
                 if json { return CommandOutput.json(result) }
                 print("lockdown: \(result.lockdown ? "on" : "off")\(result.changed ? "" : " (it already was)")")
+            }
+        }
+    }
+}
+
+extension IncidentCommand {
+    struct Evidence: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Preserve evidence into a new folder (audit trail, security events, sessions, keys, operators, preflight, settings) with a signed manifest; or --verify one."
+        )
+        @OptionGroup var options: SettingsOptions
+        @Option(help: "The folder to write (new or empty).") var out: String?
+        @Option(help: "A bundle folder to check against its signed manifest.") var verify: String?
+        @Flag(help: "Print JSON.") var json = false
+
+        func validate() throws {
+            guard (out == nil) != (verify == nil) else { throw ValidationError("give --out DIR to collect or --verify DIR to check") }
+        }
+
+        func run() async throws {
+            let (out, verify, json) = (self.out, self.verify, self.json)
+            try await withDatabase(options) { database, settings in
+                let bundle = try EvidenceBundle(database: database, settings: settings)
+                if let verify {
+                    let problems = try bundle.verify(URL(fileURLWithPath: verify))
+                    if json { CommandOutput.json(["ok": .bool(problems.isEmpty), "problems": JSONValue.array(problems.map(JSONValue.string))]) }
+                    else { print(problems.isEmpty ? "evidence verified: every file matches the signed manifest" : problems.joined(separator: "\n")) }
+                    if !problems.isEmpty { throw ExitCode.failure }
+                    return
+                }
+                let finding = await ZakOpsServer.inspect(database, logger: Logger(label: "zakops.evidence"))
+                let ages = (try? await SecretAges.read(settings, database: database)) ?? [:]
+                let preflight = Preflight.evaluate(settings, database: finding, tls: TLSCertificates.inspect(settings), secretAges: ages)
+                let manifest = try await bundle.collect(into: URL(fileURLWithPath: out ?? ""), preflight: preflight, at: Date())
+                if json { return CommandOutput.json(manifest) }
+                print("evidence written to \(out ?? ""): \(manifest.files.count) files, manifest signed with key \(manifest.keyID)")
+                print("keep a copy of manifest.json apart from the bundle (its HMAC: \(manifest.hmac))")
             }
         }
     }

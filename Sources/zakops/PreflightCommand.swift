@@ -21,14 +21,17 @@ struct PreflightCommand: AsyncParsableCommand {
         let settings = try await options.load()
         let logger = Bootstrap.installLogging(for: settings, sink: LogOutput.standardError)
         let finding: Preflight.DatabaseFinding
+        var ages: [String: Date] = [:]
         do {
-            finding = try await Database.withOpened(settings: settings, poolSize: 1, create: false, logger: logger) { database in
-                await ZakOpsServer.inspect(database, logger: logger)
+            (finding, ages) = try await Database.withOpened(settings: settings, poolSize: 1, create: false, logger: logger) { database in
+                let finding = await ZakOpsServer.inspect(database, logger: logger)
+                guard case .reachable(let state) = finding, state.isCurrent else { return (finding, [:]) }
+                return (finding, (try? await SecretAges.read(settings, database: database)) ?? [:])
             }
         } catch {
             finding = .unreachable
         }
-        let report = Preflight.evaluate(settings, database: finding, tls: TLSCertificates.inspect(settings))
+        let report = Preflight.evaluate(settings, database: finding, tls: TLSCertificates.inspect(settings), secretAges: ages)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

@@ -192,7 +192,7 @@ struct RecoveryAndMFATests {
         }
     }
 
-    @Test("registration is off by default; when on it creates a viewer")
+    @Test("registration is off by default; when on it answers the same for a taken and a free address, and the registrant waits for approval")
     func registration() async throws {
         let body = try Self.json(["email": "new@example.com", "name": "New", "password": TestServer.password()])
         try await TestServer.run { server in
@@ -201,13 +201,31 @@ struct RecoveryAndMFATests {
             #expect(try await server.count("operators") == 0)
         }
         try await TestServer.run(configure: { $0.allowRegistration = true }) { server in
-            let response = try await server.client.execute(uri: "/api/auth/register", method: .post, headers: Self.jsonHeaders, body: body)
-            #expect(response.status == .created)
-            let json = try #require(try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any])
-            #expect(json["role"] as? String == "viewer")
+            let existing = try await server.createOperator(role: .operator)
+            let free = try await server.client.execute(uri: "/api/auth/register", method: .post, headers: Self.jsonHeaders, body: body)
+            let takenPassword = TestServer.password()
+            let taken = try await server.client.execute(uri: "/api/auth/register", method: .post, headers: Self.jsonHeaders,
+                                                        body: try Self.json(["email": existing.email.uppercased(), "name": "Impostor", "password": takenPassword]))
+            // The same status and body: nothing tells the caller which address was taken.
+            #expect(free.status == .accepted && taken.status == .accepted)
+            #expect(free.text == taken.text)
+            #expect(try await server.count("operators") == 2)
+            // The owner of the taken address is told; their account is untouched.
+            #expect(try server.mails().contains { $0.contains("To: \(existing.email.uppercased())") && $0.contains("Someone tried to register") })
+            _ = try await server.login(existing)
+            // The registrant cannot sign in until an admin approves them.
+            let password = try #require(try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: String])["password"] ?? ""
+            #expect(try await server.postLogin(email: "new@example.com", password: password).status == .unauthorized)
+            let admin = try await server.login(try await server.createOperator(role: .admin))
+            let pending = try TestServer.object(try await server.send(.get, "/api/admin/users?status=pending", as: admin))
+            let id = try #require((pending["users"] as? [[String: Any]])?.first?["id"] as? String)
+            #expect(try await server.send(.post, "/api/admin/users/\(id)/enable", as: admin).status == .ok)
+            _ = try await server.login(TestAccount(id: id, email: "new@example.com", password: password, role: .viewer))
+            #expect(try await server.auditEntries("user.approved").map(\.target) == [id])
+
             let common = try await server.client.execute(uri: "/api/auth/register", method: .post, headers: Self.jsonHeaders, body: try Self.json(["email": "b@example.com", "name": "B", "password": "1qaz2wsx3edc"]))
             #expect(common.status == .badRequest)
-            #expect(try await server.count("operators") == 1)
+            #expect(try await server.count("operators") == 3)
         }
     }
 }

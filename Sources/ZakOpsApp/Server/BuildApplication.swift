@@ -266,10 +266,12 @@ public func buildRouter(
     OutboxAdminController(admin: OutboxAdmin(database: components.database), clock: components.clock).register(on: routes)
     UserAdminController(admin: components.users, clock: components.clock).register(on: routes)
     IncidentController(service: components.incidents, clock: components.clock).register(on: routes)
+    AccessReviewController(review: AccessReview(database: components.database, users: components.users, serviceAccounts: components.serviceAccounts,
+                                                inactiveDays: components.settings.accessReviewInactiveDays), clock: components.clock).register(on: routes)
     EventStreamController(database: components.database, hub: components.eventHub, clock: components.clock, sessions: components.sessions,
                           serviceAccounts: components.serviceAccounts,
                           replayWindow: TimeInterval(components.settings.sseReplayHours * 3600)).register(on: routes)
-    RegistrationController(operators: OperatorAdmin(database: components.database), hasher: components.hasher, clock: components.clock,
+    RegistrationController(database: components.database, mailer: components.mailer, hasher: components.hasher, clock: components.clock,
                            enabled: components.settings.allowRegistration, logger: components.logger).register(on: routes)
     extraRoutes(router)
     return (router, registry)

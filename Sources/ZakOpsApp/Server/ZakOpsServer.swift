@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Logging
 import ServiceLifecycle
@@ -80,10 +81,15 @@ public enum ZakOpsServer {
         do {
             if settings.isProduction {
                 var finding = Preflight.DatabaseFinding.unreachable
-                if let database { finding = await inspect(database, logger: logger) }
-                let result = Preflight.evaluate(settings, database: finding, tls: TLSCertificates.inspect(settings))
+                var ages: [String: Date] = [:]
+                if let database {
+                    finding = await inspect(database, logger: logger)
+                    if case .reachable(let state) = finding, state.isCurrent { ages = try await SecretAges.read(settings, database: database) }
+                }
+                let result = Preflight.evaluate(settings, database: finding, tls: TLSCertificates.inspect(settings), secretAges: ages)
                 report(result.text)
                 guard result.ok else { throw ServeError.preflightFailed(result) }
+                if let database { try await SecretAges.observe(settings, database: database) }
             } else if let database {
                 do {
                     let applied = try await MigrationRunner(database: database, logger: logger).migrate()
@@ -91,6 +97,7 @@ public enum ZakOpsServer {
                         logger.info("migrations applied", metadata: ["versions": .string(applied.joined(separator: ","))])
                     }
                     try await DevelopmentBootstrap.run(database: database, settings: settings, logger: logger, report: report)
+                    try await SecretAges.observe(settings, database: database)
                 } catch StoreError.schemaMismatch {
                     let state = try await MigrationRunner(database: database, logger: logger).state()
                     throw ServeError.migrationsNotCurrent(state)

@@ -38,6 +38,8 @@ public struct Redactor: Sendable {
         // The first 16 hex digits of a credential's stored SHA-256 (`PresentedCredential`): it
         // finds the session or key, and cannot be presented.
         "credential_ref",
+        // Who an authenticated request acted for (an operator's or service account's public id).
+        "principal_id",
     ]
 
     /// Whether a field named `key` holds a secret by its name alone.

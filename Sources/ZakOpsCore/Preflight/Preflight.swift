@@ -77,7 +77,7 @@ public enum Preflight {
         }
         for (name, age) in secretAges.sorted(by: { $0.key < $1.key }) {
             let days = Int(now.timeIntervalSince(age) / 86_400)
-            add("secret_age_\(name.lowercased())", days > settings.secretMaxAgeDays ? .warn : .pass, "Secrets rotated regularly",
+            add("secret_age_\(name.lowercased().replacingOccurrences(of: " ", with: "_"))", days > settings.secretMaxAgeDays ? .warn : .pass, "Secrets rotated regularly",
                 "\(name) last changed \(days) day(s) ago (limit \(settings.secretMaxAgeDays))",
                 fix: "Rotate \(name): see docs/runbooks/secret-rotation.md.")
         }

@@ -31,6 +31,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
             let keyHash = context.presentedCredential.map { $0.isKnownForm ? $0.hash : nil } ?? BearerKey.hash(authorization: authorization)
             context.principal = try await principal(keyHash: keyHash, context: context)
             context.credentialRefused = context.principal == nil
+            if let principal = context.principal { context.actor.record(principalID: principal.id, credentialHash: keyHash) }
         } else if let presented = context.presentedCredential, presented.isCookie {
             try await adoptSession(hash: presented.isKnownForm ? presented.hash : nil, context: &context)
         } else if !SessionFreePaths.contains(request.uri.path), let cookie = SessionCookie.value(in: request) {
@@ -38,6 +39,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
         } else if developmentAdmin, request.head.authority.map(LoopbackHost.matches) == true {
             // Only for requests addressed to this machine by a loopback name (no DNS rebinding).
             context.principal = .developmentAdmin
+            context.actor.record(principalID: Principal.developmentAdmin.id, credentialHash: nil)
         }
         return try await next(request, context)
     }
@@ -48,6 +50,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
         if let hash, let principal = try await sessions.resolve(tokenHash: hash) {
             context.principal = principal
             context.authenticatedByCookie = true
+            context.actor.record(principalID: principal.id, credentialHash: hash)
         } else {
             context.sessionCookieRefused = true
         }

@@ -125,8 +125,8 @@ struct AuthController: Sendable {
     }
 
     private func logout(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        if let hash = context.principal?.sessionTokenHash {
-            try await sessions.end(tokenHash: hash)
+        if let principal = context.principal, let hash = principal.sessionTokenHash {
+            try await sessions.end(tokenHash: hash, by: ChangeContext(principal: principal, request: context, time: sessions.clock.now()))
             context.logger.notice("security event", metadata: ["event": "session_revoked", "session_id": .string(context.principal?.sessionID ?? "")])
         }
         return Response(status: .noContent, headers: [
@@ -175,14 +175,16 @@ struct AuthController: Sendable {
     private func revokeSession(_ context: AppRequestContext) async throws -> HTTPResponse.Status {
         let principal = try context.requirePrincipal()
         let id = try context.parameters.require("id")
-        guard try await sessions.end(id: id, operatorID: principal.id) else { throw AppError(.notFound) }
+        guard try await sessions.end(id: id, operatorID: principal.id, by: ChangeContext(principal: principal, request: context, time: sessions.clock.now()))
+        else { throw AppError(.notFound) }
         context.logger.notice("security event", metadata: ["event": "session_revoked", "session_id": .string(id)])
         return .noContent
     }
 
     private func revokeOthers(_ context: AppRequestContext) async throws -> HTTPResponse.Status {
         let principal = try context.requirePrincipal()
-        try await sessions.endAll(operatorID: principal.id, keeping: principal.sessionTokenHash)
+        try await sessions.endAll(operatorID: principal.id, keeping: principal.sessionTokenHash,
+                                  by: ChangeContext(principal: principal, request: context, time: sessions.clock.now()))
         context.logger.notice("security event", metadata: ["event": "sessions_revoked", "operator_id": .string(principal.id)])
         return .noContent
     }

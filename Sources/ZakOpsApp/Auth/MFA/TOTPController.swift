@@ -46,7 +46,8 @@ struct TOTPController: Sendable {
         routes.post("/api/auth/mfa/totp/confirm", .authenticated(allowedWhileResetPending: false)) { request, context -> HTTPResponse.Status in
             let input = try await request.decodeJSON(as: CodeRequest.self, context: context)
             let principal = try context.requirePrincipal()
-            try await service.confirm(account: try await service.account(for: principal), code: input.code, keeping: principal.sessionTokenHash)
+            try await service.confirm(account: try await service.account(for: principal), code: input.code, keeping: principal.sessionTokenHash,
+                                      by: ChangeContext(principal: principal, request: context, time: service.clock.now()))
             return .noContent
         }
         routes.post("/api/auth/mfa/totp/disable", .authenticated(allowedWhileResetPending: false)) { request, context -> HTTPResponse.Status in
@@ -54,7 +55,7 @@ struct TOTPController: Sendable {
             try Validate.length(input.password, field: "password", max: 1024)
             let principal = try context.requirePrincipal()
             try await service.disable(account: try await service.account(for: principal), password: input.password, code: input.code,
-                                      keeping: principal.sessionTokenHash)
+                                      keeping: principal.sessionTokenHash, by: ChangeContext(principal: principal, request: context, time: service.clock.now()))
             return .noContent
         }
     }

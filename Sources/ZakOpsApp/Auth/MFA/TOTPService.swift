@@ -76,7 +76,7 @@ struct TOTPService: Sendable {
     /// Turns TOTP on with a valid code, only if the pending secret is still the one the code
     /// was checked against. The operator's other sessions end: one opened by whoever made the
     /// change necessary must not outlive it (`keeping`: the session making the change).
-    func confirm(account: OperatorRecord, code: String, keeping: String?) async throws {
+    func confirm(account: OperatorRecord, code: String, keeping: String?, by change: ChangeContext? = nil) async throws {
         guard let secret = account.totpSecret, !account.totpEnabled else { throw AppError(.conflict, logDetail: "no pending TOTP setup") }
         guard try await consume(code: code, account: account) == .accepted else { throw AppError.validation(field: "code", problem: "is not valid") }
         let message = Self.notice(account, "Two-step sign-in was turned on for your ZakOps account, and your other sessions were signed out.")
@@ -85,6 +85,9 @@ struct TOTPService: Sendable {
             try await TOTPRepository.set(secret: secret, enabled: true, operatorID: account.id, now: clock.now(), in: sql)
             try await SessionService.endAll(operatorID: account.id, keeping: keeping, in: sql)
             try await mailer.send(message, in: sql)
+            if let change {
+                try await AuditLog.record(action: "auth.mfa_enabled", targetKind: "operator", targetID: account.id, changes: [:], context: change, in: sql)
+            }
             return true
         }
         guard enabled else { throw AppError(.conflict, logDetail: "the pending TOTP secret changed") }
@@ -93,7 +96,7 @@ struct TOTPService: Sendable {
     }
 
     /// Turns TOTP off, with the password and a valid code; the operator's other sessions end.
-    func disable(account: OperatorRecord, password: String, code: String, keeping: String?) async throws {
+    func disable(account: OperatorRecord, password: String, code: String, keeping: String?, by change: ChangeContext? = nil) async throws {
         guard account.totpEnabled else { throw AppError(.conflict, logDetail: "TOTP not enabled") }
         try await requirePassword(password, of: account)
         guard try await consume(code: code, account: account) == .accepted else { throw AppError.validation(field: "code", problem: "is not valid") }
@@ -102,6 +105,9 @@ struct TOTPService: Sendable {
             try await TOTPRepository.set(secret: nil, enabled: false, operatorID: account.id, now: clock.now(), in: sql)
             try await SessionService.endAll(operatorID: account.id, keeping: keeping, in: sql)
             try await mailer.send(message, in: sql)
+            if let change {
+                try await AuditLog.record(action: "auth.mfa_disabled", targetKind: "operator", targetID: account.id, changes: [:], context: change, in: sql)
+            }
         }
         credentials.invalidate(subject: account.id)
         logger.notice("security event", metadata: ["event": "mfa_disabled", "operator_id": .string(account.id)])

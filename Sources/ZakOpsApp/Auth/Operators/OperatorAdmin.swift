@@ -2,8 +2,8 @@ import Foundation
 import ZakOpsCore
 import ZakOpsStore
 
-/// Operator administration that works on the database directly: `zakops user create`, the
-/// development bootstrap, and tests.
+/// Creating operators with a password, on the database directly: `zakops user create`, the
+/// development bootstrap, and tests. Everything else about users is `UserAdmin`.
 public struct OperatorAdmin: Sendable {
     let database: Database
 
@@ -31,20 +31,5 @@ public struct OperatorAdmin: Sendable {
         try PasswordPolicy.validate(password, email: email, field: "password")
         let hash = try await hasher.hash(password)
         return try await create(email: email, name: name, role: role, passwordHash: hash, mustResetPassword: mustResetPassword)
-    }
-
-    /// Disables the operator with this e-mail, ends their sessions and tells them; false if
-    /// there is no such operator.
-    public func disable(email: String, mailer: any Mailer) async throws -> Bool {
-        guard let account = try await database.read({ sql in try await OperatorRepository.byEmail(email, in: sql) }) else { return false }
-        let notice = Mail(to: account.email, subject: "Your ZakOps account was disabled",
-                          body: "Your ZakOps account was disabled and every session of it was signed out.")
-        let now = Date()
-        try await database.transaction { sql in
-            try await OperatorRepository.disable(account.id, now: now, in: sql)
-            try await SessionService.endAll(operatorID: account.id, in: sql)
-            try await mailer.send(notice, in: sql)
-        }
-        return true
     }
 }

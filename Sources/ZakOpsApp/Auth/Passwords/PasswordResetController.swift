@@ -37,14 +37,16 @@ struct PasswordResetController: Sendable {
             try Validate.email(input.email, field: "email")
             let email = input.email
             let requestedAt = clock.now()
-            Task.detached { [service] in await service.request(email: email, requestedAt: requestedAt) }
+            let origin = ChangeContext(signInBy: nil, requestID: context.requestID, clientIP: context.clientIP, time: requestedAt)
+            Task.detached { [service] in await service.request(email: email, requestedAt: requestedAt, origin: origin) }
             return EditedResponse(status: .accepted, response: Accepted())
         }
         routes.post("/api/auth/password/reset/confirm", .publicAuth) { request, context -> HTTPResponse.Status in
             let input = try await request.decodeJSON(as: ConfirmRequest.self, context: context)
             try Validate.length(input.token, field: "token", min: 1, max: 128)
             try Validate.length(input.newPassword, field: "new_password", max: 1024)
-            try await service.confirm(token: input.token, newPassword: input.newPassword)
+            try await service.confirm(token: input.token, newPassword: input.newPassword,
+                                      origin: ChangeContext(signInBy: nil, requestID: context.requestID, clientIP: context.clientIP, time: clock.now()))
             return .noContent
         }
     }

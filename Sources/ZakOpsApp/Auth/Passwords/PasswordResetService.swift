@@ -24,7 +24,7 @@ struct PasswordResetService: Sendable {
 
     /// Creates a token and mails the link, if the address has an active account. Never throws:
     /// it runs after the request was answered, whatever the outcome.
-    func request(email: String, requestedAt: Date) async {
+    func request(email: String, requestedAt: Date, origin: ChangeContext? = nil) async {
         do {
             guard let account = try await database.read({ sql in try await OperatorRepository.byEmail(email, in: sql) }), account.isActive else { return }
             let token = Base64URL.encode(Data(RandomToken.bytes(32)))
@@ -33,7 +33,8 @@ struct PasswordResetService: Sendable {
                 subject: "Reset your ZakOps password",
                 body: "Someone asked to reset the password of your ZakOps account. If it was you, open this link within 30 minutes:\n\n\(PasswordLink.url(base: publicBaseURL, token: token))\n\nIf it was not you, ignore this message; your password has not changed."
             )
-            guard try await replaceToken(operatorID: account.id, tokenHash: Digest.sha256Hex(token), requestedAt: requestedAt, link: link) else { return }
+            guard try await replaceToken(operatorID: account.id, tokenHash: Digest.sha256Hex(token), requestedAt: requestedAt, link: link, origin: origin)
+            else { return }
             logger.notice("security event", metadata: ["event": "password_reset_requested", "operator_id": .string(account.id)])
         } catch {
             logger.error("password reset could not be issued", metadata: ["error_type": .string(String(describing: type(of: error)))])
@@ -45,7 +46,7 @@ struct PasswordResetService: Sendable {
     /// if a later request's token is already stored, or one is within the cooldown, this one
     /// is dropped and false is returned.
     @discardableResult
-    func replaceToken(operatorID: String, tokenHash: String, requestedAt: Date, link: Mail?) async throws -> Bool {
+    func replaceToken(operatorID: String, tokenHash: String, requestedAt: Date, link: Mail?, origin: ChangeContext? = nil) async throws -> Bool {
         try await database.transaction { [mailer] sql in
             // The operator row is the lock that orders concurrent requests.
             _ = try await OperatorRepository.lockCredentials(operatorID, in: sql)
@@ -55,6 +56,9 @@ struct PasswordResetService: Sendable {
             try await ResetTokenRepository.replace(operatorID: operatorID, tokenHash: tokenHash, now: requestedAt,
                                                    expiresAt: requestedAt.addingTimeInterval(Self.lifetime), in: sql)
             if let link { try await mailer.send(link, in: sql) }
+            if let origin {
+                try await AuditLog.record(action: "auth.password_reset_requested", targetKind: "operator", targetID: operatorID, changes: [:], context: origin, in: sql)
+            }
             return true
         }
     }
@@ -63,7 +67,7 @@ struct PasswordResetService: Sendable {
     /// ended and the notice queued in one transaction. A token works once even when confirmed
     /// twice at the same moment, and a crash leaves either the old password and a usable token,
     /// or all of it done.
-    func confirm(token: String, newPassword: String) async throws {
+    func confirm(token: String, newPassword: String, origin: ChangeContext? = nil) async throws {
         let now = clock.now()
         let invalid = AppError.validation(field: "token", problem: "is invalid or has expired")
         let tokenHash = Digest.sha256Hex(token)
@@ -88,6 +92,9 @@ struct PasswordResetService: Sendable {
             try await OperatorRepository.setPassword(account.id, hash: hash, now: now, in: sql)
             try await SessionService.endAll(operatorID: account.id, in: sql)
             try await mailer.send(notice, in: sql)
+            if let origin {
+                try await AuditLog.record(action: "auth.password_reset", targetKind: "operator", targetID: account.id, changes: [:], context: origin, in: sql)
+            }
             return true
         }
         guard completed else { throw invalid }

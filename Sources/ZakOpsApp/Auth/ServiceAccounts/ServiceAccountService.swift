@@ -151,6 +151,8 @@ struct ServiceAccountService: Sendable {
         let result = try await database.transaction { [maxKeyAge] sql -> (String, String)? in
             guard let old = try await APIKeyRepository.liveKey(keyID, accountID: accountID, in: sql) else { return nil }
             let current = APIKeyRepository.effectiveExpiry(expiresAt: old.expiresAt, createdAt: old.createdAt, maxAge: maxKeyAge)
+            // An expired key has nothing left to hand over.
+            guard current > Timestamp.string(from: context.time) else { return nil }
             let until = min(current, Timestamp.string(from: context.time.addingTimeInterval(grace)))
             try await APIKeyRepository.insert(id: id, accountID: accountID, keyHash: newKeyHash, createdAt: Timestamp.string(from: context.time),
                                               expiresAt: Timestamp.string(from: context.time.addingTimeInterval(maxKeyAge)), createdBy: context.actorID, in: sql)

@@ -72,19 +72,25 @@ struct SessionService: Sendable {
     }
 
     /// Ends the session with this token hash (logout, a brought cookie at login, expiry).
-    func end(tokenHash: String) async throws {
+    func end(tokenHash: String, by change: ChangeContext? = nil) async throws {
         try await database.transaction { sql in
             try await SessionRepository.delete(tokenHash: tokenHash, in: sql)
+            if let change {
+                try await AuditLog.record(action: "auth.logout", targetKind: "operator", targetID: change.actorID, changes: [:], context: change, in: sql)
+            }
             try await CredentialNotice.announce(.credential(CredentialCache.sessionKey(tokenHash)), in: sql)
         }
         credentials.invalidate(key: CredentialCache.sessionKey(tokenHash))
     }
 
     /// Ends one of the operator's sessions by its public id; false if there is no such session of theirs.
-    func end(id: String, operatorID: String) async throws -> Bool {
+    func end(id: String, operatorID: String, by change: ChangeContext? = nil) async throws -> Bool {
         let ended = try await database.transaction { sql in
             let ended = try await SessionRepository.delete(id: id, operatorID: operatorID, in: sql)
             if ended { try await CredentialNotice.announce(.subject(operatorID), in: sql) }
+            if ended, let change {
+                try await AuditLog.record(action: "auth.session_revoked", targetKind: "session", targetID: id, changes: [:], context: change, in: sql)
+            }
             return ended
         }
         credentials.invalidate(subject: operatorID)
@@ -92,8 +98,13 @@ struct SessionService: Sendable {
     }
 
     /// Ends every session of the operator but the one with `keeping` as token hash.
-    func endAll(operatorID: String, keeping: String?) async throws {
-        try await database.transaction { sql in try await Self.endAll(operatorID: operatorID, keeping: keeping, in: sql) }
+    func endAll(operatorID: String, keeping: String?, by change: ChangeContext? = nil) async throws {
+        try await database.transaction { sql in
+            try await Self.endAll(operatorID: operatorID, keeping: keeping, in: sql)
+            if let change {
+                try await AuditLog.record(action: "auth.sessions_revoked", targetKind: "operator", targetID: operatorID, changes: [:], context: change, in: sql)
+            }
+        }
         credentials.invalidate(subject: operatorID)
     }
 
