@@ -14,8 +14,9 @@
 # refusals are documented as the `default` error of every operation and tested by the suite.
 # So is the outbox processor: schemathesis creates webhooks to made-up hosts.
 # Routes that end the run's own session or change its password (logout, revoke, password
-# change, MFA) are left out here: they would sign the run out; the Swift suite covers them. So
-# is the event stream, which never ends (EventStreamTests reads it over a socket).
+# change, MFA, and the incident steps that end every session or force every reset) are left out
+# here: they would sign the run out; the Swift suite covers them. So is the event stream, which
+# never ends (EventStreamTests reads it over a socket).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATABASE=${1:?usage: scripts/contract.sh DATABASE_URL}
@@ -71,6 +72,8 @@ run() {
   "$VENV/bin/st" run "$BASE/openapi.json" --checks "$CHECKS" --max-examples "$EXAMPLES" --seed 1 --workers 1 \
     --exclude-path /api/auth/logout --exclude-path /api/auth/sessions/revoke-others --exclude-path '/api/auth/sessions/{id}' \
     --exclude-path /api/auth/password/change --exclude-path-regex '^/api/auth/mfa/' --exclude-path /api/events/stream \
+    --exclude-path /api/admin/incidents/auth-breach --exclude-path /api/admin/incidents/revoke-sessions \
+    --exclude-path /api/admin/incidents/force-reset \
     --generation-allow-x00 true --request-timeout 30 --output-truncate true "$@" \
     || { tail -n 40 "$WORK/serve.log" >&2; die "schemathesis found contract violations ($name)"; }
 }

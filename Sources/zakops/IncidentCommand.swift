@@ -38,7 +38,7 @@ struct IncidentCommand: AsyncParsableCommand {
                 print("password resets \(dryRun ? "that would be " : "")forced: \(result.passwordResetsForced) (one mail each)")
                 print("signing key generation: \(result.keyGeneration)")
                 print("access report since \(result.report.since): \(result.report.writes.count) writes, \(result.report.sessions.count) sessions, \(result.report.keyUses.count) keys used, \(result.report.addresses.count) addresses")
-                if let id = result.reportID { print("report stored as \(id) (zakops audit access --since \(result.report.since) --json prints it again)") }
+                if let id = result.reportID { print("report stored as \(id) (zakops audit report \(id) prints it again)") }
             }
         }
     }
@@ -154,7 +154,20 @@ struct KeysCommand: AsyncParsableCommand {
 
 /// `zakops audit access --since T [--principal ID]`.
 struct AuditCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "audit", abstract: "Read the audit trail.", subcommands: [Access.self])
+    static let configuration = CommandConfiguration(commandName: "audit", abstract: "Read the audit trail.", subcommands: [Access.self, Report.self])
+
+    struct Report: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print an access report an auth-breach run stored (JSON), as it was at the run.")
+        @OptionGroup var options: SettingsOptions
+        @Argument(help: "The report's id (rpt_…), as the run printed it.") var id: String
+
+        func run() async throws {
+            let id = self.id
+            try await withDatabase(options) { database, settings in
+                CommandOutput.json(try await IncidentService(database: database, users: try UserAdmin(database: database, settings: settings)).storedReport(id))
+            }
+        }
+    }
 
     struct Access: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -168,7 +181,7 @@ struct AuditCommand: AsyncParsableCommand {
 
         func run() async throws {
             let since = try TimeArgument.parse(since, option: "--since")
-            let until = try self.until.map { try TimeArgument.parse($0, option: "--until") } ?? Date()
+            let until = try self.until.map { try TimeArgument.parse($0, option: "--until") }
             let (principal, json) = (self.principal, self.json)
             try await withDatabase(options) { database, settings in
                 let report = try await IncidentService(database: database, users: try UserAdmin(database: database, settings: settings))

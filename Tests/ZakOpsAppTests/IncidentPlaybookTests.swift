@@ -106,6 +106,12 @@ struct IncidentPlaybookTests {
                     #expect(refused.status == .forbidden && refused.errorBody?.error.code == "CSRF_FAILED")
                 }
                 #expect(try await first.count("deals") == deals)
+                // The stored report reads back as it was at the run (its sessions are gone since).
+                let reportID = try #require(result["report_id"] as? String)
+                let stored = try await second.send(.get, "/api/admin/audit/access/\(reportID)", as: renewed)
+                #expect(stored.status == .ok)
+                #expect(((try TestServer.object(stored)["report"] as? [String: Any])?["sessions"] as? [[String: Any]])?.count == 3, "\(stored.text.prefix(600))")
+                #expect(try await second.send(.get, "/api/admin/audit/access/rpt_aaaaaaaaaaaaaaaa", as: renewed).status == .notFound)
                 let genuine = try await first.send(.post, "/api/deals", as: renewed, body: #"{"canonical_name":"Genuine"}"#)
                 #expect(genuine.status == .created, "\(genuine.text)")
             }

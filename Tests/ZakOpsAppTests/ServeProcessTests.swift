@@ -36,7 +36,7 @@ struct ServeProcessTests {
         return location
     }
 
-    @Test("the default start creates data/zakops.sqlite and is ready; SIGTERM exits 0")
+    @Test("the default start creates data/zakops.sqlite and is ready; SIGHUP with nothing to reload leaves it serving; SIGTERM exits 0")
     func defaultStart() async throws {
         let folder = try TemporaryFolder.make()
         let port = try await ZakOpsProcess.freePort()
@@ -48,6 +48,12 @@ struct ServeProcessTests {
         let data = folder.appendingPathComponent("data")
         #expect(try FileManager.default.attributesOfItem(atPath: data.path)[.posixPermissions] as? Int == 0o700)
         #expect(try FileManager.default.attributesOfItem(atPath: data.appendingPathComponent("zakops.sqlite").path)[.posixPermissions] as? Int == 0o600)
+        // No secret files, no TLS: SIGHUP reloads nothing, and must not end the process (its
+        // default action) — the runbooks send it to every instance.
+        kill(child.pid, SIGHUP)
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(child.isRunning)
+        #expect(try await RawHTTP.get("/health/live", port: port).status == 200)
         child.terminate()
         #expect(try await child.wait(timeout: .seconds(30)) == 0)
     }

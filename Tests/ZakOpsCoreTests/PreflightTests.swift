@@ -100,6 +100,24 @@ struct PreflightTests {
         #expect(unreachable.failures.map(\.id) == ["migrations"])
     }
 
+    @Test("a secret unchanged for longer than SECRET_MAX_AGE_DAYS is a warning, named with its age")
+    func secretAges() {
+        let now = Date()
+        let report = Preflight.evaluate(Self.safeProduction(), database: Self.current,
+                                        secretAges: ["SESSION_SECRET": now.addingTimeInterval(-91 * 86_400),
+                                                     "DATA_ENCRYPTION_KEY": now.addingTimeInterval(-10 * 86_400),
+                                                     "webhook secrets": now.addingTimeInterval(-200 * 86_400)], now: now)
+        #expect(report.ok)
+        let session = report.checks.first { $0.id == "secret_age_session_secret" }
+        #expect(session?.status == .warn && session?.detail.contains("91 day(s)") == true)
+        #expect(report.checks.first { $0.id == "secret_age_data_encryption_key" }?.status == .pass)
+        #expect(report.checks.first { $0.id == "secret_age_webhook_secrets" }?.status == .warn)
+        var longer = Self.safeProduction()
+        longer.secretMaxAgeDays = 365
+        #expect(Preflight.evaluate(longer, database: Self.current, secretAges: ["SESSION_SECRET": now.addingTimeInterval(-91 * 86_400)], now: now)
+            .checks.first { $0.id == "secret_age_session_secret" }?.status == .pass)
+    }
+
     @Test("a database password in a plain variable, SQLite, filed mail and open registration in production are warnings")
     func warnings() {
         var open = Self.safeProduction()

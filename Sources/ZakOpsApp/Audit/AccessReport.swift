@@ -85,10 +85,13 @@ public struct AccessReport: Sendable, Codable {
     static let maximumWrites = 10_000
 
     /// The report of `[since, until]`, for one principal (operator or service account) or all.
-    static func build(since: Date, until: Date, principal: String?, in sql: any SQLDatabase) async throws -> AccessReport {
-        let from = Timestamp.string(from: since), to = Timestamp.string(from: until)
+    /// With no `until` the window is open: up to now, including what another instance whose
+    /// clock runs a little ahead wrote (`now` is what the report names as its end).
+    static func build(since: Date, until: Date?, now: Date, principal: String?, in sql: any SQLDatabase) async throws -> AccessReport {
+        let from = Timestamp.string(from: since), to = until.map { Timestamp.string(from: $0) }
         var audit = sql.select().columns("seq", "occurred_at", "actor_id", "actor_kind", "action", "target_kind", "target_id", "changes", "client_ip", "request_id")
-            .from("audit_log").where("occurred_at", .greaterThanOrEqual, SQLBind(from)).where("occurred_at", .lessThanOrEqual, SQLBind(to))
+            .from("audit_log").where("occurred_at", .greaterThanOrEqual, SQLBind(from))
+        if let to { audit = audit.where("occurred_at", .lessThanOrEqual, SQLBind(to)) }
         if let principal {
             // A failed sign-in names the account as its target, not its actor.
             audit = audit.where { $0.where("actor_id", .equal, SQLBind(principal)).orWhere("target_id", .equal, SQLBind(principal)) }
@@ -112,7 +115,8 @@ public struct AccessReport: Sendable, Codable {
             }
         }
         var sessionQuery = sql.select().columns("id", "operator_id", "created_at", "last_seen_at", "client_ip", "user_agent").from("sessions")
-            .where("last_seen_at", .greaterThanOrEqual, SQLBind(from)).where("created_at", .lessThanOrEqual, SQLBind(to))
+            .where("last_seen_at", .greaterThanOrEqual, SQLBind(from))
+        if let to { sessionQuery = sessionQuery.where("created_at", .lessThanOrEqual, SQLBind(to)) }
         if let principal { sessionQuery = sessionQuery.where("operator_id", .equal, SQLBind(principal)) }
         let sessions = try await sessionQuery.orderBy("created_at").all().map { row in
             Session(id: try row.decode(column: "id", as: String.self), operatorID: try row.decode(column: "operator_id", as: String.self),
@@ -125,6 +129,7 @@ public struct AccessReport: Sendable, Codable {
         }
         var keyQuery = sql.select().columns("id", "service_account_id", "last_used_at", "created_by").from("api_keys")
             .where("last_used_at", .greaterThanOrEqual, SQLBind(from))
+        if let to { keyQuery = keyQuery.where("last_used_at", .lessThanOrEqual, SQLBind(to)) }
         if let principal { keyQuery = keyQuery.where("service_account_id", .equal, SQLBind(principal)) }
         let keys = try await keyQuery.orderBy("last_used_at").all().map { row in
             KeyUse(keyID: try row.decode(column: "id", as: String.self), serviceAccountID: try row.decode(column: "service_account_id", as: String.self),
@@ -133,7 +138,7 @@ public struct AccessReport: Sendable, Codable {
         func ranked(_ counts: [String: Int]) -> [Seen] {
             counts.map { Seen(value: $0.key, count: $0.value) }.sorted { ($0.count, $1.value) > ($1.count, $0.value) }
         }
-        return AccessReport(since: from, until: to, principal: principal, writes: writes, truncated: rows.count > maximumWrites,
+        return AccessReport(since: from, until: to ?? Timestamp.string(from: now), principal: principal, writes: writes, truncated: rows.count > maximumWrites,
                             sessions: sessions, keyUses: keys, addresses: ranked(addresses), userAgents: ranked(agents))
     }
 }

@@ -40,7 +40,7 @@ public enum ZakOpsServer {
                 services.append(try buildApplication(components, startup: startup, listener: .tls(certificates)))
                 reloadActions.append(CertificateReloader(certificates: certificates, logger: logger).reload)
             }
-            if !reloadActions.isEmpty { services.append(HangupReloader(actions: reloadActions)) }
+            services.append(HangupReloader(actions: reloadActions, logger: logger))
             group = serviceGroup(for: services, settings: settings, logger: logger)
         } catch {
             await database.close()

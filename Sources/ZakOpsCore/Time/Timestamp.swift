@@ -23,9 +23,11 @@ public enum Timestamp {
 
     /// A date as stored.
     public static func string(from date: Date) -> String {
-        let interval = date.timeIntervalSince1970
-        let seconds = Int(interval.rounded(.down))
-        return format(seconds: seconds, milliseconds: Int(((interval - Double(seconds)) * 1000).rounded(.down)))
+        // To the nearest millisecond: a time read from text (`date(from:)`) is a binary fraction
+        // a hair below its millisecond, and must format back to the same text.
+        let total = Int((date.timeIntervalSince1970 * 1000).rounded())
+        let (seconds, milliseconds) = total.quotientAndRemainder(dividingBy: 1000)
+        return milliseconds < 0 ? format(seconds: seconds - 1, milliseconds: milliseconds + 1000) : format(seconds: seconds, milliseconds: milliseconds)
     }
 
     /// Parses a stored timestamp; nil for any other text.
@@ -51,6 +53,10 @@ public enum Timestamp {
         parts.tm_min = Int32(minute)
         parts.tm_sec = Int32(second)
         let seconds = timegm(&parts)
+        // timegm normalizes: a month 13, a day 0 or February 30 come back as another date. Such
+        // text names no time; nor does a year before 1970 (nothing here happened then).
+        guard year >= 1970, parts.tm_year == Int32(year - 1900), parts.tm_mon == Int32(month - 1), parts.tm_mday == Int32(day),
+              parts.tm_hour == Int32(hour), parts.tm_min == Int32(minute), parts.tm_sec == Int32(second) else { return nil }
         return Date(timeIntervalSince1970: TimeInterval(seconds) + TimeInterval(millisecond) / 1000)
     }
 

@@ -43,6 +43,10 @@ struct IncidentController: Sendable {
         static let knownFields = KnownFields(["on"])
     }
 
+    struct StoredReport: ResponseEncodable {
+        let report: JSONValue
+    }
+
     struct LockdownResponse: ResponseEncodable {
         let lockdown: Bool
     }
@@ -77,13 +81,16 @@ struct IncidentController: Sendable {
             let input = try await request.decodeStrictJSON(as: LockdownRequest.self, context: context)
             return try await service.setLockdown(input.on, by: try change(context))
         }
+        routes.get("/api/admin/audit/access/{id}", .permission(.adminSystem)) { _, context in
+            StoredReport(report: try await service.storedReport(try ListQuery.pathID(context, prefix: "rpt_")))
+        }
         routes.get("/api/admin/audit/access", .permission(.adminSystem)) { request, _ in
             let query = request.uri.queryParameters
             guard let sinceText = query["since"] else { throw AppError.validation(field: "since", problem: "is required") }
             let since = try Self.time(String(sinceText), field: "since")
-            let until = try query["until"].map { try Self.time(String($0), field: "until") } ?? clock.now()
+            let until = try query["until"].map { try Self.time(String($0), field: "until") }
             let principal = try query["principal"].map { try QueryText.check(String($0), field: "principal", max: 60, shape: .filterName) }
-            return try await service.accessReport(since: since, until: until, principal: principal)
+            return try await service.accessReport(since: since, until: until, principal: principal, now: clock.now())
         }
     }
 

@@ -93,7 +93,7 @@ public struct IncidentService: Sendable {
     func authBreach(revokeKeys: Bool, since: Date, dryRun: Bool, by change: ChangeContext) async throws -> AuthBreachResult {
         let result = try await run(dryRun: dryRun) { [users] sql -> AuthBreachResult in
             // The report first: revoking deletes the sessions it lists.
-            let report = try await AccessReport.build(since: since, until: change.time, principal: nil, in: sql)
+            let report = try await AccessReport.build(since: since, until: nil, now: change.time, principal: nil, in: sql)
             let sessions = try await Self.count("sessions", in: sql)
             try await sql.delete(from: "sessions").run()
             let keys = revokeKeys ? try await Self.revokeKeys(at: change.time, in: sql) : 0
@@ -220,8 +220,17 @@ public struct IncidentService: Sendable {
         try await setLockdown(on, by: ChangeContext(commandLineAt: time))
     }
 
-    public func accessReport(since: Date, until: Date, principal: String?) async throws -> AccessReport {
-        try await database.read { sql in try await AccessReport.build(since: since, until: until, principal: principal, in: sql) }
+    /// A stored access report (the auth-breach playbook's), as it was stored.
+    public func storedReport(_ id: String) async throws -> JSONValue {
+        guard let body = try await database.read({ sql in try await ReportRepository.body(id, kind: .accessReport, in: sql) }) else {
+            throw AppError(.notFound)
+        }
+        return JSONText.value(body)
+    }
+
+    /// The access report of `since` until `until` (open-ended up to now when nil).
+    public func accessReport(since: Date, until: Date?, principal: String?, now: Date = Date()) async throws -> AccessReport {
+        try await database.read { sql in try await AccessReport.build(since: since, until: until, now: now, principal: principal, in: sql) }
     }
 
     // MARK: - Helpers
