@@ -11,7 +11,10 @@ func withDatabase(_ options: SettingsOptions, _ body: @Sendable (Database, Setti
     let settings = try await options.load()
     let logger = Bootstrap.installLogging(for: settings, sink: LogOutput.standardError)
     do {
-        try await Database.withOpened(settings: settings, logger: logger) { database in try await body(database, settings) }
+        try await Database.withOpened(settings: settings, logger: logger) { database in
+            database.auditKeys = settings.auditKeyRing
+            try await body(database, settings)
+        }
     } catch let error as AppError {
         Terminal.error("\(error.field ?? "input") \(error.problem ?? error.code.message)")
         throw ExitCode.failure

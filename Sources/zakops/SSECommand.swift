@@ -25,14 +25,12 @@ struct SSECommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let settings = try await options.load()
-            let logger = Bootstrap.installLogging(for: settings, sink: LogOutput.standardError)
             let state = self.state
-            let degraded = try await Database.withOpened(settings: settings, logger: logger) { database in
+            try await withDatabase(options) { database, _ in
                 if state != "status" { try await SSEAdmin(database: database).setDegraded(state == "on", at: Date()) }
-                return try await SSEAdmin(database: database).isDegraded()
+                let degraded = try await SSEAdmin(database: database).isDegraded()
+                print(degraded ? "degraded: on (streams answer 503; clients poll /api/events/poll)" : "degraded: off")
             }
-            print(degraded ? "degraded: on (streams answer 503; clients poll /api/events/poll)" : "degraded: off")
         }
     }
 }

@@ -111,7 +111,9 @@ struct HealthAndDatabaseTests {
                 }
             }
             #expect(error?.code == .conflict)
-            let rows = try await database.read { sql in try await sql.select().column("key").from("settings").all().count }
+            let rows = try await database.read { sql in
+                try await sql.select().column("key").from("settings").where("key", .equal, SQLBind("outbox_paused")).all().count
+            }
             #expect(rows == 0)
         }
     }

@@ -20,6 +20,8 @@ struct OutboxCrashTests {
             let logger = Logger(label: "test.crash")
             let expected = try await Database.withOpened(location, poolSize: 1, deadline: .seconds(10), logger: logger) { database in
                 _ = try await MigrationRunner(database: database, logger: logger).migrate()
+                // Signed as the server started below signs (development settings).
+                database.auditKeys = Settings().auditKeyRing
                 let stamp = Timestamp.string(from: Date())
                 try await database.transaction { sql in
                     try await WebhookRepository.insert(

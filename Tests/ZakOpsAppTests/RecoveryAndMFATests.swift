@@ -220,7 +220,15 @@ struct RecoveryAndMFATests {
             let pending = try TestServer.object(try await server.send(.get, "/api/admin/users?status=pending", as: admin))
             let id = try #require((pending["users"] as? [[String: Any]])?.first?["id"] as? String)
             #expect(try await server.send(.post, "/api/admin/users/\(id)/enable", as: admin).status == .ok)
-            _ = try await server.login(TestAccount(id: id, email: "new@example.com", password: password, role: .viewer))
+            // Approval mails a link to the address: the password given at registration proved
+            // nothing about who owns it, and no longer opens the account.
+            #expect(try await server.postLogin(email: "new@example.com", password: password).status == .unauthorized)
+            let approval = try #require(try server.mails().last { $0.contains("To: new@example.com") && $0.contains("approved") })
+            let tokenStart = try #require(approval.range(of: "#token="))
+            let token = String(approval[tokenStart.upperBound...].prefix { !$0.isWhitespace })
+            let chosen = TestServer.password()
+            #expect(try await server.completeReset(token: token, password: chosen).status == .noContent)
+            _ = try await server.login(TestAccount(id: id, email: "new@example.com", password: chosen, role: .viewer))
             #expect(try await server.auditEntries("user.approved").map(\.target) == [id])
 
             let common = try await server.client.execute(uri: "/api/auth/register", method: .post, headers: Self.jsonHeaders, body: try Self.json(["email": "b@example.com", "name": "B", "password": "1qaz2wsx3edc"]))

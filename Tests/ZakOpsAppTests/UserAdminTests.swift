@@ -107,6 +107,9 @@ struct UserAdminTests {
             }
             #expect(try await Self.operatorRow(server, account.id) == snapshot)
             #expect(try await server.count("audit_log") == 1, "only the sign-in is recorded")
+            // An invited admin who has not chosen a password yet cannot act: not counted.
+            #expect(try await server.send(.post, "/api/admin/users", as: admin, body: #"{"email":"next@example.com","name":"Next","role":"admin"}"#).status == .created)
+            #expect(try await server.send(.post, "/api/admin/users/\(account.id)/disable", as: admin).status == .conflict)
 
             // With a second active admin, the first may step down.
             let second = try await server.createOperator(role: .admin)
@@ -150,6 +153,10 @@ struct UserAdminTests {
             let session = try await server.login(member)
             #expect(try await server.send(.post, "/api/admin/users/\(member.id)/force-reset", as: admin).status == .ok)
             #expect(try await server.client.execute(uri: "/api/auth/me", method: .get, headers: session.cookieOnly).status == .unauthorized)
+            // A sign-in that checked the password just before the reset gets no session after it
+            // (the check is repeated under the row's lock).
+            let hash = try #require(try await server.database.read { sql in try await OperatorRepository.byID(member.id, in: sql) }?.passwordHash)
+            #expect(try await server.components.sessions.create(operatorID: member.id, verifiedHash: hash, clientIP: nil, userAgent: nil) == nil)
             let refused = try await server.postLogin(email: member.email, password: member.password)
             #expect(refused.status == .forbidden && refused.errorBody?.error.code == "PASSWORD_RESET_REQUIRED")
             #expect(TestServer.sessionCookie(in: refused) == nil)

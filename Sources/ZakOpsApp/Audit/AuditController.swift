@@ -6,8 +6,14 @@ import ZakOpsStore
 
 /// `GET /api/admin/audit` (`audit:read`): the audit trail, newest first, filtered by actor,
 /// target, action and time, with cursor pagination. Nothing edits or deletes entries.
+/// `GET /api/admin/audit/verify` and `GET /api/admin/audit/export` (`admin:system`): the chain's
+/// verification, and a streamed export (refused while the lockdown is on: containment stops
+/// bulk reads too).
 struct AuditController: Sendable {
     let database: Database
+    let keys: KeyRing
+    let runtime: RuntimeState
+    let clock: any AppClock
 
     struct Page: ResponseEncodable {
         let entries: [AuditEntry]
@@ -20,6 +26,27 @@ struct AuditController: Sendable {
 
     func register(on routes: SecuredRoutes) {
         routes.get("/api/admin/audit", .permission(.auditRead)) { request, _ in try await list(request) }
+        routes.get("/api/admin/audit/verify", .permission(.adminSystem)) { _, _ in
+            try await AuditVerifier(database: database, keys: keys).verify()
+        }
+        routes.get("/api/admin/audit/export", .permission(.adminSystem)) { request, context in
+            if try await runtime.isLockedDown() { throw LockdownMiddleware.refusal }
+            func time(_ name: String) throws -> Date? {
+                guard let value = try QueryText.parameter(request, name, max: 30) else { return nil }
+                guard let date = Timestamp.date(from: value) else {
+                    throw AppError.validation(field: name, problem: "must be a UTC time such as 2026-01-31T12:00:00.000Z")
+                }
+                return date
+            }
+            let (since, until) = (try time("since"), try time("until"))
+            let change = ChangeContext(principal: try context.requirePrincipal(), request: context, time: clock.now())
+            let export = AuditExport(database: database, keys: keys)
+            return Response(status: .ok, headers: [.contentType: "application/x-ndjson; charset=utf-8"], body: ResponseBody { writer in
+                var writer = writer
+                _ = try await export.write(since: since, until: until, by: change) { line in try await writer.write(ByteBuffer(string: line)) }
+                try await writer.finish(nil)
+            })
+        }
     }
 
     private func list(_ request: Request) async throws -> Page {
@@ -45,3 +72,5 @@ struct AuditController: Sendable {
         return Page(entries: page.items, nextCursor: page.next.map { ListQuery.encodeCursor(sequence: $0) })
     }
 }
+
+extension AuditVerifier.Report: ResponseEncodable {}

@@ -61,16 +61,6 @@ enum OutboxRepository {
         }
     }
 
-    /// Delivered rows are kept a day (for `status` and for de-duplication questions), then go.
-    static let deliveredRetention: TimeInterval = 24 * 60 * 60
-
-    static func purgeDelivered(before date: Date, in database: Database) async throws {
-        try await database.autocommit { sql in
-            try await sql.delete(from: "outbox").where("status", .equal, SQLBind(OutboxRow.Status.delivered.rawValue))
-                .where("delivered_at", .lessThan, SQLBind(Timestamp.string(from: date))).run()
-        }
-    }
-
     /// Records a failed attempt: back to pending after the backoff, or dead after the last one.
     /// Returns whether the row is now dead.
     @discardableResult

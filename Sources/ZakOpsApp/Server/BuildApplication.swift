@@ -52,6 +52,8 @@ public struct AppComponents: Sendable {
         // Notifications go through the outbox (durable, retried); tests may pass a mailer that
         // writes at once.
         self.dataKeys = dataKeys
+        // Every transaction of this database signs its audit entries with these keys.
+        database.auditKeys = settings.auditKeyRing
         self.mailer = mailer ?? OutboxMailer(database: database, clock: clock, keys: dataKeys)
         self.hasher = hasher ?? PasswordHasher(cost: settings.passwordHashCost)
         credentials = CredentialCache(ttl: settings.authCacheTTL, maxEntries: settings.authCacheMaxEntries)
@@ -119,6 +121,11 @@ public struct AppComponents: Sendable {
         UserAdmin(database: database, mailer: mailer, hasher: hasher, credentials: credentials, publicBaseURL: publicBaseURL)
     }
 
+    /// Retention and purging, by the configured policy.
+    var retention: RetentionService {
+        RetentionService(database: database, policy: settings.retention, users: users)
+    }
+
     /// The incident playbooks, acting on this instance at once.
     var incidents: IncidentService {
         IncidentService(database: database, users: users, credentials: credentials, runtime: runtime)
@@ -176,7 +183,8 @@ public struct AppComponents: Sendable {
     var services: [any Service] {
         var services: [any Service] = database.service.map { [$0] } ?? []
         services.append(lastSeen)
-        services.append(RateLimitJanitor(database: database, clock: clock, logger: logger, interval: settings.rateLimitCleanupInterval))
+        services.append(RateLimitJanitor(database: database, retention: retention, clock: clock, logger: logger, interval: settings.rateLimitCleanupInterval))
+        if settings.retentionJob { services.append(RetentionJob(retention: retention, database: database, clock: clock, logger: logger)) }
         if settings.outboxProcessor { services.append(outboxProcessor) }
         if let listener { services.append(listener) }
         services.append(runtime)
@@ -260,12 +268,14 @@ public func buildRouter(
     TOTPController(service: components.totp).register(on: routes)
     DealsController(service: DealService(database: components.database, clock: components.clock), clock: components.clock)
         .register(on: routes)
-    AuditController(database: components.database).register(on: routes)
+    AuditController(database: components.database, keys: components.settings.auditKeyRing, runtime: components.runtime, clock: components.clock)
+        .register(on: routes)
     ActionsController(service: components.actions, clock: components.clock).register(on: routes)
     WebhooksController(service: WebhookService(database: components.database, keys: components.dataKeys), clock: components.clock, policy: components.webhookPolicy).register(on: routes)
     OutboxAdminController(admin: OutboxAdmin(database: components.database), clock: components.clock).register(on: routes)
     UserAdminController(admin: components.users, clock: components.clock).register(on: routes)
     IncidentController(service: components.incidents, clock: components.clock).register(on: routes)
+    RetentionController(retention: components.retention).register(on: routes)
     AccessReviewController(review: AccessReview(database: components.database, users: components.users, serviceAccounts: components.serviceAccounts,
                                                 inactiveDays: components.settings.accessReviewInactiveDays), clock: components.clock).register(on: routes)
     EventStreamController(database: components.database, hub: components.eventHub, clock: components.clock, sessions: components.sessions,

@@ -19,33 +19,47 @@ public struct KeyRing: Sendable {
         public let id: String
         let key: SymmetricKey
 
-        init(secret: Secret, generation: Int) {
+        init(secret: Secret, generation: Int, purpose: Purpose) {
             // The secret is text; HKDF turns it into a uniformly random 256-bit MAC key.
             // Generation 0 keeps the original derivation, so tokens issued before generations
             // existed stay valid until the first raise.
-            let suffix = generation == 0 ? "" : "|g\(generation)"
+            let suffix = (generation == 0 ? "" : "|g\(generation)") + purpose.idSuffix
             let material = SymmetricKey(data: Data(secret.value.utf8))
-            key = HKDF<SHA256>.deriveKey(inputKeyMaterial: material, info: Data(("zakops-mac-v1" + suffix).utf8), outputByteCount: 32)
+            key = HKDF<SHA256>.deriveKey(inputKeyMaterial: material, info: Data((purpose.info + suffix).utf8), outputByteCount: 32)
             id = String(Digest.sha256Hex(secret.value + suffix).prefix(8))
         }
+    }
+
+    /// What the keys are for: each purpose derives its own keys from the same secret, so a MAC
+    /// made for one can never pass for another.
+    public enum Purpose: Sendable, Equatable {
+        /// CSRF tokens and the other signed values of the request path.
+        case tokens
+        /// The audit trail's chain (`AUDIT_HMAC_KEY`, or the session secret's).
+        case audit
+
+        var info: String { self == .tokens ? "zakops-mac-v1" : "zakops-audit-v1" }
+        var idSuffix: String { self == .tokens ? "" : "|audit" }
     }
 
     public let current: Key
     public let previous: Key?
     /// The generation the keys were derived at.
     public let generation: Int
+    public let purpose: Purpose
     private let secrets: (current: Secret, previous: Secret?)
 
-    public init(current: Secret, previous: Secret? = nil, generation: Int = 0) {
-        self.current = Key(secret: current, generation: generation)
-        self.previous = previous.map { Key(secret: $0, generation: generation) }
+    public init(current: Secret, previous: Secret? = nil, generation: Int = 0, purpose: Purpose = .tokens) {
+        self.current = Key(secret: current, generation: generation, purpose: purpose)
+        self.previous = previous.map { Key(secret: $0, generation: generation, purpose: purpose) }
         self.generation = generation
+        self.purpose = purpose
         secrets = (current, previous)
     }
 
     /// The same secrets at another generation.
     public func at(generation: Int) -> KeyRing {
-        generation == self.generation ? self : KeyRing(current: secrets.current, previous: secrets.previous, generation: generation)
+        generation == self.generation ? self : KeyRing(current: secrets.current, previous: secrets.previous, generation: generation, purpose: purpose)
     }
 
     /// HMAC-SHA256 of `message` with the current key, base64url without padding.

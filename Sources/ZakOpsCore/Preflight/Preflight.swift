@@ -75,6 +75,12 @@ public enum Preflight {
             add("data_encryption_key", .fail, "Secrets encrypted at rest", "DATA_ENCRYPTION_KEY is not set",
                 fix: "Generate one with `openssl rand -base64 32`, provide it through DATA_ENCRYPTION_KEY_FILE, then run `zakops secrets rotate`.")
         }
+        if settings.auditHMACKey != nil {
+            add("audit_key", .pass, "Audit trail tamper-evident", "AUDIT_HMAC_KEY is set")
+        } else {
+            add("audit_key", .warn, "Audit trail tamper-evident", "the audit chain is keyed by the session secret",
+                fix: "Set AUDIT_HMAC_KEY_FILE (openssl rand -base64 48): replacing the session secret after a leak must not leave the audit trail unverifiable.")
+        }
         for (name, age) in secretAges.sorted(by: { $0.key < $1.key }) {
             let days = Int(now.timeIntervalSince(age) / 86_400)
             add("secret_age_\(name.lowercased().replacingOccurrences(of: " ", with: "_"))", days > settings.secretMaxAgeDays ? .warn : .pass, "Secrets rotated regularly",

@@ -25,10 +25,18 @@ public struct Settings: Sendable {
     /// (`DATA_ENCRYPTION_KEY`, 32 bytes in base64), and the one before it during a rotation.
     public var dataEncryptionKey: Secret?
     public var dataEncryptionKeyPrevious: Secret?
+    /// The key of the audit trail's chain (`AUDIT_HMAC_KEY`), and the one before it: entries
+    /// signed with it stay verifiable. Unset: derived from the session secret.
+    public var auditHMACKey: Secret?
+    public var auditHMACKeyPrevious: Secret?
     /// How often every instance reads the runtime switches (lockdown, signing-key generation)
     /// when no notification said they changed (`RUNTIME_POLL_INTERVAL_MS`): the bound on how
     /// late another instance acts on SQLite, or while PostgreSQL's listener is down.
     public var runtimePollIntervalMilliseconds = 500
+    /// How long each kind of data is kept (`RETENTION_*_DAYS`), and whether `serve` runs the
+    /// daily purge (`RETENTION_JOB`).
+    public var retention = RetentionPolicy()
+    public var retentionJob = true
     /// How long an API key lives at most, and by default (`API_KEY_MAX_AGE_DAYS`, 1 to 365).
     public var apiKeyMaxAgeDays = 90
     /// After how many days without a sign-in or key use an access review flags a principal

@@ -31,9 +31,15 @@ public struct SettingsLoader: Sendable {
         settings.sessionSecretPrevious = try secret("SESSION_SECRET_PREVIOUS", settings: &settings)
         settings.dataEncryptionKey = try secret("DATA_ENCRYPTION_KEY", settings: &settings)
         settings.dataEncryptionKeyPrevious = try secret("DATA_ENCRYPTION_KEY_PREVIOUS", settings: &settings)
+        settings.auditHMACKey = try secret("AUDIT_HMAC_KEY", settings: &settings)
+        settings.auditHMACKeyPrevious = try secret("AUDIT_HMAC_KEY_PREVIOUS", settings: &settings)
         if let key = settings.dataEncryptionKey { _ = try DataKeyRing.keyBytes(key, setting: "DATA_ENCRYPTION_KEY") }
         if let key = settings.dataEncryptionKeyPrevious { _ = try DataKeyRing.keyBytes(key, setting: "DATA_ENCRYPTION_KEY_PREVIOUS") }
         if let value = try int("RUNTIME_POLL_INTERVAL_MS", in: 50...1_000) { settings.runtimePollIntervalMilliseconds = value }
+        if let value = try bool("RETENTION_JOB") { settings.retentionJob = value }
+        for setting in RetentionPolicy.settings {
+            if let days = try int(setting.name, in: setting.minimum...36_500) { settings.retention[keyPath: setting.keyPath] = days }
+        }
         if let days = try int("API_KEY_MAX_AGE_DAYS", in: 1...365) { settings.apiKeyMaxAgeDays = days }
         if let days = try int("ACCESS_REVIEW_INACTIVE_DAYS", in: 1...3650) { settings.accessReviewInactiveDays = days }
         if let days = try int("SECRET_MAX_AGE_DAYS", in: 1...3650) { settings.secretMaxAgeDays = days }

@@ -20,6 +20,14 @@ public final class Database: Sendable {
     private let logger: Logger
     private let commitObservers = Mutex<[@Sendable () -> Void]>([])
     private let leaseCount = Atomic<Int>(0)
+    private let auditKeyRing = Mutex<KeyRing?>(nil)
+
+    /// The keys this database's transactions sign audit entries with (the application sets them
+    /// once, from its settings). A transaction makes them its `TransactionScope.auditKeys`.
+    public var auditKeys: KeyRing? {
+        get { auditKeyRing.withLock { $0 } }
+        set { auditKeyRing.withLock { $0 = newValue } }
+    }
 
     private enum Backend: Sendable {
         case sqlite(SQLiteConnectionPool)
@@ -106,11 +114,38 @@ public final class Database: Sendable {
         try await withConnection(role: .write) { connection in try await work(connection.sql) }
     }
 
+    /// Runs `body` unless another process runs a job with the same `key`; nil when one does.
+    /// PostgreSQL: a session advisory lock, held on a connection of its own for the length of
+    /// `body` (whose queries use other connections). SQLite serves a single instance: `body`
+    /// simply runs.
+    public func exclusively<T: Sendable>(_ key: Int64, _ body: @escaping @Sendable () async throws -> T) async throws -> T? {
+        guard dialect == .postgres else { return try await body() }
+        return try await withConnection(role: .write) { connection in
+            let sql = connection.sql
+            let locked = try await sql.select().column(SQLFunction("pg_try_advisory_lock", args: SQLBind(key)), as: "locked").first()?
+                .decode(column: "locked", as: Bool.self) ?? false
+            guard locked else { return nil }
+            func unlock() async {
+                _ = try? await sql.select().column(SQLFunction("pg_advisory_unlock", args: SQLBind(key)), as: "unlocked").first()
+            }
+            do {
+                let result = try await body()
+                await unlock()
+                return result
+            } catch {
+                await unlock()
+                throw error
+            }
+        }
+    }
+
     /// Runs `work` in one transaction: committed if it returns, rolled back if it throws.
     /// Errors from `work` come out unchanged (an `AppError` stays an `AppError`).
     public func transaction<T: Sendable>(_ work: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        let result = try await withConnection(role: .write) { connection in
-            try await connection.inTransaction { try await work(connection.sql) }
+        let result = try await TransactionScope.$auditKeys.withValue(auditKeys) {
+            try await withConnection(role: .write) { connection in
+                try await connection.inTransaction { try await work(connection.sql) }
+            }
         }
         for observer in commitObservers.withLock({ $0 }) { observer() }
         return result

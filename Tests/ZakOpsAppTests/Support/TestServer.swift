@@ -65,6 +65,8 @@ struct TestServer {
         // The outbox tests run their processor by hand (`OutboxProcessor.runOnce`), so that a
         // background one never races them; they point webhooks at a local receiver.
         settings.outboxProcessor = false
+        // Retention runs are called by the tests of retention, on the manual clock.
+        settings.retentionJob = false
         settings.webhookAllowPrivate = true
         return settings
     }

@@ -110,7 +110,10 @@ public struct AccessReview: Sendable {
         let maxAge = serviceAccounts.maxKeyAge
         return try await database.read { sql in
             let operators = try await UserRepository.all(in: sql)
-            let disabledOperators = Set(operators.filter { $0.status != .active }.map(\.id))
+            // Erased operators count as gone too (`all` leaves them out).
+            let activeOperators = Set(operators.filter { $0.status == .active }.map(\.id))
+            let disabledOperators = Set(try await sql.select().column("id").from("operators").all()
+                .map { try $0.decode(column: "id", as: String.self) }).subtracting(activeOperators)
             var entries: [Entry] = []
             for user in operators where user.status != .erased {
                 var flags: [Flag] = []

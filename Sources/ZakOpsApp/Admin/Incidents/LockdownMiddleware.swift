@@ -17,7 +17,13 @@ struct LockdownMiddleware: RouterMiddleware {
     static let retryAfter = "120"
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if let principal = context.principal, !principal.isAdminOperator, try await runtime.isLockedDown() {
+        // Health checks touch nothing (they must answer while the database is away).
+        if HealthPath.matches(request.uri.path) { return try await next(request, context) }
+        // Every other request, not only non-admins': the signing keys' generation is read here
+        // too, before CSRF checks a token or a login signs one.
+        try await runtime.ensureLoaded()
+        // Signing out is always allowed: it only ends the caller's own session.
+        if let principal = context.principal, !principal.isAdminOperator, runtime.lockdown, request.uri.path != "/api/auth/logout" {
             context.logger.warning("security event", metadata: ["event": "lockdown_refused", "principal_id": .string(principal.id)])
             throw Self.refusal
         }

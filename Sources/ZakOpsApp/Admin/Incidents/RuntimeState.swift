@@ -18,6 +18,9 @@ final class RuntimeState: Service, Sendable {
     private struct Snapshot {
         var lockdown = false
         var loaded = false
+        /// The ticket of the read applied last: reads run concurrently (the loop, a first
+        /// request, a playbook's own refresh), and an older one must not undo a newer one.
+        var applied: UInt64 = 0
     }
 
     let database: Database
@@ -27,6 +30,7 @@ final class RuntimeState: Service, Sendable {
     let interval: Duration
     private let snapshot = Mutex(Snapshot())
     private let wakes = EventFeed.Wakes()
+    private let tickets = Atomic<UInt64>(0)
 
     init(database: Database, keys: KeyRingStore, hub: EventHub, logger: Logger, interval: Duration = .milliseconds(500)) {
         self.database = database
@@ -36,24 +40,35 @@ final class RuntimeState: Service, Sendable {
         self.interval = interval
     }
 
-    /// Whether the lockdown is on, as last read. Before the first read (an instance starting
-    /// while the lockdown is on) it reads first: no request slips through the start.
-    func isLockedDown() async throws -> Bool {
-        let (loaded, lockdown) = snapshot.withLock { ($0.loaded, $0.lockdown) }
-        if loaded { return lockdown }
+    /// Whether the lockdown is on, as last read.
+    var lockdown: Bool { snapshot.withLock { $0.lockdown } }
+
+    /// Reads the switches if they were never read: an instance starting while the lockdown is
+    /// on, or after an auth-breach run, must neither serve a non-admin nor sign with old keys.
+    func ensureLoaded() async throws {
+        if snapshot.withLock({ $0.loaded }) { return }
         try await refresh()
-        return snapshot.withLock { $0.lockdown }
+    }
+
+    /// Whether the lockdown is on, reading first if never read.
+    func isLockedDown() async throws -> Bool {
+        try await ensureLoaded()
+        return lockdown
     }
 
     /// Reads the switches now and applies what changed: new signing keys for a new generation,
     /// and the closing of every stream but admins' when the lockdown comes on.
     func refresh() async throws {
+        let ticket = tickets.add(1, ordering: .relaxed).newValue
         let (on, generation) = try await RuntimeSwitches(database: database).snapshot()
         let lockdown = on.contains(.lockdown)
-        let started = snapshot.withLock { state -> Bool in
-            defer { state.lockdown = lockdown; state.loaded = true }
-            return lockdown && !state.lockdown
+        let (newest, started) = snapshot.withLock { state -> (Bool, Bool) in
+            // A read that began before the one applied last saw an older state: drop it.
+            guard ticket > state.applied else { return (false, false) }
+            defer { state.lockdown = lockdown; state.loaded = true; state.applied = ticket }
+            return (true, lockdown && !state.lockdown)
         }
+        guard newest else { return }
         if keys.adopt(generation: generation) {
             logger.notice("security event", metadata: ["event": "signing_keys_rederived", "generation": .stringConvertible(generation)])
         }

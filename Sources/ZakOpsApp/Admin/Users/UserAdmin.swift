@@ -111,6 +111,9 @@ public struct UserAdmin: Sendable {
         let id = try await database.transaction { [mailer, publicBaseURL] sql in
             let id = try await OperatorRepository.insert(email: email, name: name, role: role, passwordHash: unusable, mustResetPassword: false,
                                                          now: change.time, createdBy: change.actorID, in: sql)
+            // Until the link is used the account has no usable password, and does not count as
+            // an admin who can act.
+            try await UserRepository.awaitPassword(id, unusableHash: unusable, in: sql)
             try await PasswordLink.issue(operatorID: id, purpose: .invitation, base: publicBaseURL, now: change.time, mailer: mailer, in: sql) { link, until in
                 Mail(to: email, subject: "You are invited to ZakOps",
                      body: "An administrator created a ZakOps account for you (role: \(role.rawValue)). Choose your password with this link, usable once until \(until):\n\n\(link)\n\nIf you did not expect this, ignore this message.")
@@ -126,7 +129,9 @@ public struct UserAdmin: Sendable {
     func update(_ id: String, role: Role?, name: String?, by change: ChangeContext) async throws -> Outcome {
         let name = try name.map { try Validate.name($0, field: "name", max: 100) }
         let changed = try await database.transaction { sql -> Bool in
+            try await UserRepository.lockAdmins(in: sql)
             let before = try await lockedUser(id, in: sql)
+            if before.status == .erased { throw AppError(.conflict, field: "id", problem: "names an erased user") }
             var changes: [String: FieldChange] = [:]
             if let role, role != before.role {
                 if before.role == .admin, before.status == .active, try await !UserRepository.anotherActiveAdmin(excluding: id, in: sql) {
@@ -152,6 +157,7 @@ public struct UserAdmin: Sendable {
     /// cannot be disabled.
     func disable(_ id: String, by change: ChangeContext) async throws -> Outcome {
         let changed = try await database.transaction { [mailer] sql -> Bool in
+            try await UserRepository.lockAdmins(in: sql)
             let before = try await lockedUser(id, in: sql)
             guard before.status == .active || before.status == .pending else { return false }
             if before.role == .admin, before.status == .active, try await !UserRepository.anotherActiveAdmin(excluding: id, in: sql) {
@@ -173,17 +179,26 @@ public struct UserAdmin: Sendable {
         return Outcome(user: try await user(id), changed: changed)
     }
 
-    /// Enables a disabled account, or approves a pending registration.
+    /// Enables a disabled account, or approves a pending registration. An approved registrant
+    /// chooses a password through a mailed link (valid 7 days): the one given at registration
+    /// proved nothing about the address, and must not open the account of whoever owns it.
     func enable(_ id: String, by change: ChangeContext) async throws -> Outcome {
-        let changed = try await database.transaction { [mailer] sql -> Bool in
+        let unusable = try await hasher.hash(RandomToken.base32(RandomToken.bytes(32)))
+        let changed = try await database.transaction { [mailer, publicBaseURL] sql -> Bool in
             let before = try await lockedUser(id, in: sql)
             guard before.status == .disabled || before.status == .pending else {
                 if before.status == .erased { throw AppError(.conflict, field: "id", problem: "names an erased user") }
                 return false
             }
             try await UserRepository.enable(id, now: change.time, in: sql)
-            if let email = before.email {
-                try await mailer.send(Mail(to: email, subject: before.status == .pending ? "Your ZakOps account was approved" : "Your ZakOps account was enabled",
+            if let email = before.email, before.status == .pending {
+                try await UserRepository.awaitPassword(id, unusableHash: unusable, in: sql)
+                try await PasswordLink.issue(operatorID: id, purpose: .invitation, base: publicBaseURL, now: change.time, mailer: mailer, in: sql) { link, until in
+                    Mail(to: email, subject: "Your ZakOps account was approved",
+                         body: "An administrator approved your ZakOps account. Choose your password with this link, usable once until \(until):\n\n\(link)\n\nIf you did not register, ignore this message.")
+                }
+            } else if let email = before.email {
+                try await mailer.send(Mail(to: email, subject: "Your ZakOps account was enabled",
                                            body: "An administrator gave your ZakOps account access. You can sign in now."), in: sql)
             }
             try await AuditLog.record(action: before.status == .pending ? "user.approved" : "user.enabled", targetKind: "operator", targetID: id,
@@ -239,6 +254,7 @@ public struct UserAdmin: Sendable {
     func erase(_ id: String, by change: ChangeContext) async throws -> Outcome {
         let unusable = try await hasher.hash(RandomToken.base32(RandomToken.bytes(32)))
         let changed = try await database.transaction { [mailer] sql -> Bool in
+            try await UserRepository.lockAdmins(in: sql)
             let before = try await lockedUser(id, in: sql)
             guard before.status != .erased else { return false }
             if before.role == .admin, before.status == .active, try await !UserRepository.anotherActiveAdmin(excluding: id, in: sql) {
@@ -305,6 +321,15 @@ extension Settings {
     /// The keys that seal secrets at rest: `DATA_ENCRYPTION_KEY` (and `_PREVIOUS`), or in
     /// development without it a fixed development key — not a secret at all, which is why
     /// preflight refuses a production start without the setting.
+    /// The keys of the audit chain: `AUDIT_HMAC_KEY` (and `_PREVIOUS`), else derived from the
+    /// session secret (and its previous), else — development without either — from a fixed
+    /// development secret, like the data key.
+    public var auditKeyRing: KeyRing {
+        if let key = auditHMACKey { return KeyRing(current: key, previous: auditHMACKeyPrevious, purpose: .audit) }
+        if let secret = sessionSecret { return KeyRing(current: secret, previous: sessionSecretPrevious, purpose: .audit) }
+        return KeyRing(current: Secret("zakops-development-audit-key (not secret; set AUDIT_HMAC_KEY)"), purpose: .audit)
+    }
+
     public func dataKeyRing() throws -> DataKeyRing {
         if let key = dataEncryptionKey { return try DataKeyRing(current: key, previous: dataEncryptionKeyPrevious) }
         return DataKeyRing(derivedFrom: Secret("zakops-development-data-key (not secret; set DATA_ENCRYPTION_KEY)"))

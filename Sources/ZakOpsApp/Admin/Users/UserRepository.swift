@@ -92,13 +92,20 @@ enum UserRepository {
         }
     }
 
-    /// Locks every active admin row but `excluding` and answers whether one remains: the guard
-    /// that keeps at least one active admin. The lock orders concurrent demotions (PostgreSQL;
-    /// SQLite's writer lock already does).
+    /// Locks every admin row, in id order, before a change that could remove one: concurrent
+    /// removals of two admins then queue instead of deadlocking (PostgreSQL; SQLite's writer
+    /// lock already serializes them). Lock these first, then the target row.
+    static func lockAdmins(in sql: any SQLDatabase) async throws {
+        _ = try await sql.select().column("id").from("operators").where("role", .equal, SQLBind(Role.admin.rawValue))
+            .orderBy("id").for(.update).all()
+    }
+
+    /// Whether an admin other than `id` can act: active, and able to sign in (not waiting for a
+    /// forced reset or an invitation's first password). Run after `lockAdmins`.
     static func anotherActiveAdmin(excluding id: String, in sql: any SQLDatabase) async throws -> Bool {
-        try await !sql.select().column("id").from("operators")
+        try await sql.select().column("id").from("operators")
             .where("role", .equal, SQLBind(Role.admin.rawValue)).where("is_active", .equal, SQLBind(true))
-            .where("id", .notEqual, SQLBind(id)).for(.update).all().isEmpty
+            .where("reset_required", .equal, SQLBind(false)).where("id", .notEqual, SQLBind(id)).first() != nil
     }
 
     static func setRole(_ id: String, _ role: Role, now: Date, in sql: any SQLDatabase) async throws {
@@ -108,6 +115,13 @@ enum UserRepository {
 
     static func setName(_ id: String, _ name: String, now: Date, in sql: any SQLDatabase) async throws {
         try await sql.update("operators").set("name", to: SQLBind(name)).set("updated_at", to: SQLBind(Timestamp.string(from: now)))
+            .where("id", .equal, SQLBind(id)).run()
+    }
+
+    /// Marks the operator as waiting for a password set through a mailed link (an invitation, an
+    /// approved registration).
+    static func awaitPassword(_ id: String, unusableHash: String, in sql: any SQLDatabase) async throws {
+        try await sql.update("operators").set("reset_required", to: SQLBind(true)).set("password_hash", to: SQLBind(unusableHash))
             .where("id", .equal, SQLBind(id)).run()
     }
 

@@ -117,6 +117,9 @@ struct AuthService: Sendable {
     /// operator is revoked and the operator is told by mail.
     func changePassword(principal: Principal, current: String, new: String, requestID: String? = nil, clientIP: String? = nil) async throws {
         guard let account = try await database.read({ sql in try await OperatorRepository.byID(principal.id, in: sql) }) else { throw AppError(.unauthorized) }
+        // A forced reset is ended by the mailed link only: the current password may be the
+        // attacker's.
+        guard !account.resetRequired else { throw AppError(.passwordResetRequired, logDetail: "forced reset pending") }
         let (matches, _) = try await hasher.verify(current, against: account.passwordHash)
         guard matches else {
             logger.warning("security event", metadata: ["event": "password_change_refused", "operator_id": .string(account.id)])

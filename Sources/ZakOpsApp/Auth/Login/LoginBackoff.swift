@@ -59,7 +59,8 @@ struct LoginBackoff: Sendable {
         let subject = Self.subject(email)
         return try await database.transaction { sql in
             if let text = try await LoginFailureRepository.lockedUntil(subject: subject, in: sql), let until = Timestamp.date(from: text), until > now {
-                return .delayed(seconds: max(1, Int(until.timeIntervalSince(now).rounded(.up))))
+                // Less the millisecond the stored text may have rounded up.
+                return .delayed(seconds: max(1, Int((until.timeIntervalSince(now) - 0.001).rounded(.up))))
             }
             let failures = try await LoginFailureRepository.countFailure(subject: subject, at: stamp, in: sql)
             let delay = Self.delay(afterFailures: failures)

@@ -49,10 +49,11 @@ enum OperatorRepository {
 
     /// The password hash and active flag, locking the row until commit (PostgreSQL; SQLite's
     /// BEGIN IMMEDIATE already serializes writers). Used to order changes of one operator.
-    static func lockCredentials(_ id: String, in sql: any SQLDatabase) async throws -> (passwordHash: String, isActive: Bool)? {
-        guard let row = try await sql.select().columns("password_hash", "is_active").from("operators")
+    static func lockCredentials(_ id: String, in sql: any SQLDatabase) async throws -> (passwordHash: String, isActive: Bool, resetRequired: Bool)? {
+        guard let row = try await sql.select().columns("password_hash", "is_active", "reset_required").from("operators")
             .where("id", .equal, SQLBind(id)).for(.update).first() else { return nil }
-        return (try row.decode(column: "password_hash", as: String.self), try row.decode(column: "is_active", as: Bool.self))
+        return (try row.decode(column: "password_hash", as: String.self), try row.decode(column: "is_active", as: Bool.self),
+                try row.decode(column: "reset_required", as: Bool.self))
     }
 
     /// Sets a new password hash and clears a forced reset (either kind).

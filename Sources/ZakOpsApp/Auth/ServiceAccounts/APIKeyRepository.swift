@@ -25,11 +25,12 @@ enum APIKeyRepository {
             .where("id", .equal, SQLBind(keyID)).run()
     }
 
-    /// The live key's creation and expiry, nil if the account has no such live key.
+    /// The live key's creation and expiry, nil if the account has no such live key or a
+    /// rotation already replaced it (a key hands over once).
     static func liveKey(_ keyID: String, accountID: String, in sql: any SQLDatabase) async throws -> (createdAt: String, expiresAt: String?)? {
         guard let row = try await sql.select().columns("created_at", "expires_at").from("api_keys")
             .where("id", .equal, SQLBind(keyID)).where("service_account_id", .equal, SQLBind(accountID))
-            .where("revoked_at", .is, SQLLiteral.null).for(.update).first() else { return nil }
+            .where("revoked_at", .is, SQLLiteral.null).where("replaced_by", .is, SQLLiteral.null).for(.update).first() else { return nil }
         return (try row.decode(column: "created_at", as: String.self), try row.decode(column: "expires_at", as: String?.self))
     }
 

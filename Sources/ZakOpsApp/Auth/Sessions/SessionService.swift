@@ -18,8 +18,10 @@ struct SessionService: Sendable {
     let lastSeen: LastSeenRecorder
     let logger: Logger
 
-    /// A new session for the operator, provided their password is still `verifiedHash` and the
-    /// account is active; returns the cookie token and the record, or nil.
+    /// A new session for the operator, provided their password is still `verifiedHash`, the
+    /// account is active and no forced reset is pending (checked under the row's lock: a sign-in
+    /// racing a forced reset or the auth-breach playbook gets no session); returns the cookie
+    /// token and the record, or nil.
     func create(operatorID: String, verifiedHash: String, clientIP: String?, userAgent: String?) async throws -> (token: String, record: SessionRecord)? {
         let token = Base64URL.encode(Data(RandomToken.bytes(32)))
         let now = clock.now()
@@ -35,7 +37,7 @@ struct SessionService: Sendable {
         )
         let inserted = try await database.transaction { sql in
             guard let current = try await OperatorRepository.lockCredentials(operatorID, in: sql),
-                  current.isActive, current.passwordHash == verifiedHash else { return false }
+                  current.isActive, !current.resetRequired, current.passwordHash == verifiedHash else { return false }
             try await SessionRepository.insert(record, in: sql)
             return true
         }
@@ -58,7 +60,7 @@ struct SessionService: Sendable {
         let now = clock.now()
         let nowText = Timestamp.string(from: now)
         let idleLimit = Timestamp.string(from: now.addingTimeInterval(-seconds(idleTimeout)))
-        if session.expiresAt <= nowText || session.lastSeenAt < idleLimit || !account.isActive {
+        if session.expiresAt <= nowText || session.lastSeenAt < idleLimit || !account.isActive || account.resetRequired {
             try await end(tokenHash: hash)
             logger.notice("security event", metadata: ["event": "session_expired", "operator_id": .string(account.id), "session_id": .string(session.id)])
             return nil
