@@ -15,6 +15,18 @@ die() { printf '\nscripts/test.sh: %s\n' "$*" >&2; exit 1; }
 source scripts/postgres.sh
 start_throwaway_postgres
 
+# The backup tests run the real tools: age (Debian's package) and pg_dump/pg_restore (the
+# PostgreSQL client tools, which come with the server package above).
+if ! command -v age >/dev/null || ! command -v age-keygen >/dev/null; then
+  log "age not found: installing Debian's age package"
+  [ "$(id -u)" -eq 0 ] || die "age is missing and installing it needs root (apt-get install age)"
+  apt-get install -y -qq age >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq age >/dev/null; } || die "apt-get install age failed"
+fi
+if ! command -v pg_dump >/dev/null || ! command -v pg_restore >/dev/null; then
+  [ "$(id -u)" -eq 0 ] || die "pg_dump is missing and installing it needs root (apt-get install postgresql-client)"
+  apt-get install -y -qq postgresql-client >/dev/null 2>&1 || die "apt-get install postgresql-client failed"
+fi
+
 log "building"
 swift build --build-tests
 

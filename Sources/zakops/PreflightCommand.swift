@@ -22,16 +22,17 @@ struct PreflightCommand: AsyncParsableCommand {
         let logger = Bootstrap.installLogging(for: settings, sink: LogOutput.standardError)
         let finding: Preflight.DatabaseFinding
         var ages: [String: Date] = [:]
+        var lastBackup: Date?
         do {
-            (finding, ages) = try await Database.withOpened(settings: settings, poolSize: 1, create: false, logger: logger) { database in
+            (finding, ages, lastBackup) = try await Database.withOpened(settings: settings, poolSize: 1, create: false, logger: logger) { database in
                 let finding = await ZakOpsServer.inspect(database, logger: logger)
-                guard case .reachable(let state) = finding, state.isCurrent else { return (finding, [:]) }
-                return (finding, (try? await SecretAges.read(settings, database: database)) ?? [:])
+                guard case .reachable(let state) = finding, state.isCurrent else { return (finding, [:], nil) }
+                return (finding, (try? await SecretAges.read(settings, database: database)) ?? [:], try? await BackupService.lastSuccess(in: database))
             }
         } catch {
             finding = .unreachable
         }
-        let report = Preflight.evaluate(settings, database: finding, tls: TLSCertificates.inspect(settings), secretAges: ages)
+        let report = Preflight.evaluate(settings, database: finding, tls: TLSCertificates.inspect(settings), secretAges: ages, lastBackup: lastBackup)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

@@ -11,6 +11,7 @@ struct PreflightTests {
         settings.environment = .production
         settings.sessionSecret = Secret(RandomToken.base32(RandomToken.bytes(48)))
         settings.dataEncryptionKey = Secret(Data(RandomToken.bytes(32)).base64EncodedString())
+        settings.backupAgeRecipient = "age1" + String(repeating: "q", count: 58)
         settings.secretSources = ["SESSION_SECRET": .file, "DATABASE_URL": .file, "DATA_ENCRYPTION_KEY": .file]
         settings.corsOrigins = ["https://app.example.com"]
         settings.trustedProxies = [CIDR("10.0.0.0/8")!]
@@ -45,6 +46,7 @@ struct PreflightTests {
         ("WEBHOOK_ALLOW_PRIVATE=true", "webhook_targets", { $0.webhookAllowPrivate = true }),
         ("no session secret", "session_secret", { $0.sessionSecret = nil }),
         ("no data encryption key", "data_encryption_key", { $0.dataEncryptionKey = nil }),
+        ("no backup recipient", "backup_recipient", { $0.backupAgeRecipient = nil }),
         ("short session secret", "session_secret", { $0.sessionSecret = Secret(RandomToken.base32(RandomToken.bytes(10))) }),
         ("example session secret", "session_secret", { $0.sessionSecret = Secret("change-me-to-a-long-random-string-please-0123456789") }),
         ("low-entropy session secret", "session_secret", { $0.sessionSecret = Secret(String(repeating: "ab", count: 32)) }),

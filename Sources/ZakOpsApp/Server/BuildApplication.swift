@@ -185,6 +185,10 @@ public struct AppComponents: Sendable {
         services.append(lastSeen)
         services.append(RateLimitJanitor(database: database, retention: retention, clock: clock, logger: logger, interval: settings.rateLimitCleanupInterval))
         if settings.retentionJob { services.append(RetentionJob(retention: retention, database: database, clock: clock, logger: logger)) }
+        if let hours = settings.backupScheduleHours, settings.backupAgeRecipient != nil {
+            services.append(BackupJob(backups: BackupService(database: database, settings: settings, logger: logger), database: database,
+                                      folder: settings.backupDirectory, every: TimeInterval(hours * 3600), keep: settings.backupKeep, clock: clock, logger: logger))
+        }
         if settings.outboxProcessor { services.append(outboxProcessor) }
         if let listener { services.append(listener) }
         services.append(runtime)

@@ -82,11 +82,15 @@ public enum ZakOpsServer {
             if settings.isProduction {
                 var finding = Preflight.DatabaseFinding.unreachable
                 var ages: [String: Date] = [:]
+                var lastBackup: Date?
                 if let database {
                     finding = await inspect(database, logger: logger)
-                    if case .reachable(let state) = finding, state.isCurrent { ages = try await SecretAges.read(settings, database: database) }
+                    if case .reachable(let state) = finding, state.isCurrent {
+                        ages = try await SecretAges.read(settings, database: database)
+                        lastBackup = try await BackupService.lastSuccess(in: database)
+                    }
                 }
-                let result = Preflight.evaluate(settings, database: finding, tls: TLSCertificates.inspect(settings), secretAges: ages)
+                let result = Preflight.evaluate(settings, database: finding, tls: TLSCertificates.inspect(settings), secretAges: ages, lastBackup: lastBackup)
                 report(result.text)
                 guard result.ok else { throw ServeError.preflightFailed(result) }
                 if let database { try await SecretAges.observe(settings, database: database) }

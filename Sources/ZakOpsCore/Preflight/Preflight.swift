@@ -27,7 +27,7 @@ public enum Preflight {
     /// - Parameter secretAges: when each secret (by setting name) was first seen in use, as the
     ///   database records it; past `SECRET_MAX_AGE_DAYS` a secret gives a warning.
     public static func evaluate(_ settings: Settings, database: DatabaseFinding, tls: TLSFinding = .notConfigured,
-                                secretAges: [String: Date] = [:], now: Date = Date()) -> PreflightReport {
+                                secretAges: [String: Date] = [:], lastBackup: Date? = nil, now: Date = Date()) -> PreflightReport {
         var checks: [PreflightCheck] = []
         func add(_ id: String, _ status: PreflightStatus, _ item: String, _ detail: String, fix: String = "") {
             checks.append(PreflightCheck(id: id, status: status, item: item, detail: detail, fix: status == .pass ? "" : fix))
@@ -74,6 +74,19 @@ public enum Preflight {
         } else {
             add("data_encryption_key", .fail, "Secrets encrypted at rest", "DATA_ENCRYPTION_KEY is not set",
                 fix: "Generate one with `openssl rand -base64 32`, provide it through DATA_ENCRYPTION_KEY_FILE, then run `zakops secrets rotate`.")
+        }
+        if settings.backupAgeRecipient == nil {
+            add("backup_recipient", .fail, "Backup encryption enabled", "BACKUP_AGE_RECIPIENT is not set",
+                fix: "Create a key pair with age-keygen, keep the identity file offline, and set BACKUP_AGE_RECIPIENT to its public key.")
+        } else {
+            add("backup_recipient", .pass, "Backup encryption enabled", "backups are encrypted to an age recipient")
+        }
+        if let lastBackup, now.timeIntervalSince(lastBackup) <= 26 * 3600 {
+            add("backup_recent", .pass, "Backups configured", "the last backup is \(Int(now.timeIntervalSince(lastBackup) / 3600)) hour(s) old")
+        } else {
+            add("backup_recent", .warn, "Backups configured",
+                lastBackup.map { "the last backup is \(Int(now.timeIntervalSince($0) / 3600)) hours old (limit 26)" } ?? "no backup recorded",
+                fix: "Run zakops backup create daily (docs/runbooks/backup-restore.md).")
         }
         if settings.auditHMACKey != nil {
             add("audit_key", .pass, "Audit trail tamper-evident", "AUDIT_HMAC_KEY is set")

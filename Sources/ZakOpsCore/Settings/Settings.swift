@@ -33,6 +33,14 @@ public struct Settings: Sendable {
     /// when no notification said they changed (`RUNTIME_POLL_INTERVAL_MS`): the bound on how
     /// late another instance acts on SQLite, or while PostgreSQL's listener is down.
     public var runtimePollIntervalMilliseconds = 500
+    /// The `age` public key backups are encrypted to (`BACKUP_AGE_RECIPIENT`): the server can
+    /// write backups it cannot read.
+    public var backupAgeRecipient: String?
+    /// Scheduled backups inside `serve`: every `BACKUP_SCHEDULE_HOURS` hours (nil: off), into
+    /// `BACKUP_DIR`, keeping the newest `BACKUP_KEEP` files.
+    public var backupScheduleHours: Int?
+    public var backupDirectory: String = "data/backups"
+    public var backupKeep = 14
     /// How long each kind of data is kept (`RETENTION_*_DAYS`), and whether `serve` runs the
     /// daily purge (`RETENTION_JOB`).
     public var retention = RetentionPolicy()

@@ -37,6 +37,17 @@ public struct SettingsLoader: Sendable {
         if let key = settings.dataEncryptionKeyPrevious { _ = try DataKeyRing.keyBytes(key, setting: "DATA_ENCRYPTION_KEY_PREVIOUS") }
         if let value = try int("RUNTIME_POLL_INTERVAL_MS", in: 50...1_000) { settings.runtimePollIntervalMilliseconds = value }
         if let value = try bool("RETENTION_JOB") { settings.retentionJob = value }
+        if let hours = try int("BACKUP_SCHEDULE_HOURS", in: 1...168) { settings.backupScheduleHours = hours }
+        if let folder = plain("BACKUP_DIR") { settings.backupDirectory = folder }
+        if let keep = try int("BACKUP_KEEP", in: 1...10_000) { settings.backupKeep = keep }
+        if let recipient = plain("BACKUP_AGE_RECIPIENT") {
+            // An X25519 recipient: "age1" and 58 bech32 characters.
+            guard recipient.hasPrefix("age1"), recipient.count == 62,
+                  recipient.dropFirst(4).allSatisfy({ "qpzry9x8gf2tvdw0s3jn54khce6mua7l".contains($0) }) else {
+                throw SettingsError(setting: "BACKUP_AGE_RECIPIENT", reason: "must be an age public key (age1…, as age-keygen prints it)")
+            }
+            settings.backupAgeRecipient = recipient
+        }
         for setting in RetentionPolicy.settings {
             if let days = try int(setting.name, in: setting.minimum...36_500) { settings.retention[keyPath: setting.keyPath] = days }
         }

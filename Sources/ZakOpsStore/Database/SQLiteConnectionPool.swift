@@ -57,10 +57,10 @@ final class SQLiteConnectionPool: Sendable {
     /// immediate "database is locked" errors. Constant statements: no value is spliced.
     private static func configure(_ connection: SQLiteConnection, busyTimeout: Duration) async throws {
         let milliseconds = busyTimeout.components.seconds * 1000
+        _ = try await connection.query("PRAGMA busy_timeout = \(milliseconds)", [])
         try await switchToWAL(connection)
         _ = try await connection.query("PRAGMA foreign_keys = ON", [])
         _ = try await connection.query("PRAGMA synchronous = NORMAL", [])
-        _ = try await connection.query("PRAGMA busy_timeout = \(milliseconds)", [])
     }
 
     /// Sets WAL mode. On a new file, two processes opening it at once (`zakops migrate` beside
@@ -74,6 +74,13 @@ final class SQLiteConnectionPool: Sendable {
         var attempt = 0
         while true {
             do {
+                // A new file is 0 bytes: it has no header, and a journal mode set on it lives only
+                // in the connection that set it until a first page is written; another process
+                // (or this pool's own read connections) opening it meanwhile would see a
+                // rollback-journal database. So the header is written first (the application id
+                // "ZKOP", through the rollback journal: the same races apply), and the switch
+                // then records WAL in it for every later connection.
+                _ = try await connection.query("PRAGMA application_id = 1514950736", [])
                 let mode = try await connection.query("PRAGMA journal_mode = WAL", []).first?.column("journal_mode")?.string
                 if mode?.lowercased() == "wal" { return }
                 guard attempt < 50 else { throw StoreError.unavailable(reason: "the SQLite file stays in \(mode ?? "an unknown") journal mode") }

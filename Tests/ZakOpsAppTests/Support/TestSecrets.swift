@@ -9,6 +9,13 @@ enum TestSecrets {
         RandomToken.base32(RandomToken.bytes(48))
     }
 
+    /// A well-formed `BACKUP_AGE_RECIPIENT` (a public key: tests that encrypt for real make a
+    /// key pair with age-keygen, `BackupTests.ageKey`).
+    static func ageRecipient() -> String {
+        let alphabet = Array("qpzry9x8gf2tvdw0s3jn54khce6mua7l")
+        return "age1" + String(RandomToken.bytes(58).map { alphabet[Int($0) % alphabet.count] })
+    }
+
     /// A fresh `DATA_ENCRYPTION_KEY`: 32 random bytes in base64.
     static func dataKey() -> String {
         Data(RandomToken.bytes(32)).base64EncodedString()
