@@ -162,4 +162,18 @@ struct BackupTests {
             #expect(try await BackupService.lastSuccess(in: server.database) != nil)
         }
     }
+
+    @Test("a backup from a newer schema or of the other database kind is refused before anything is written")
+    func restorable() throws {
+        let known = try MigrationCatalog.migrations(for: .sqlite).map(\.version)
+        func manifest(_ dialect: String, _ schema: String) -> BackupService.Manifest {
+            BackupService.Manifest(format: 1, dialect: dialect, schemaVersion: schema, createdAt: Timestamp.now(), rowCounts: [:], dumpBytes: 0,
+                                   dumpSHA256: "", zakopsVersion: BuildInfo.version)
+        }
+        #expect(throws: Never.self) { try BackupService.checkRestorable(manifest("sqlite", try #require(known.last)), into: .sqlite, known: known) }
+        let newer = #expect(throws: AppError.self) { try BackupService.checkRestorable(manifest("sqlite", "9999_from_the_future"), into: .sqlite, known: known) }
+        #expect(newer?.problem?.contains("newer schema") == true)
+        let other = #expect(throws: AppError.self) { try BackupService.checkRestorable(manifest("postgres", try #require(known.last)), into: .sqlite, known: known) }
+        #expect(other?.problem?.contains("postgres backup") == true)
+    }
 }

@@ -89,7 +89,7 @@ public struct BackupService: Sendable {
             return manifest
         }
         guard case .exited(0) = result.terminationStatus else {
-            throw AppError(.internalError, logDetail: "age failed: \(result.standardError ?? "")")
+            throw AppError(.internalError, logDetail: "age failed: \(result.standardError)")
         }
         finished = true
         let stamp = Timestamp.string(from: time)
@@ -135,7 +135,7 @@ public struct BackupService: Sendable {
                     }
                 }
                 guard case .exited(0) = result.terminationStatus else {
-                    throw AppError(.internalError, logDetail: "pg_dump failed: \(result.standardError ?? "")")
+                    throw AppError(.internalError, logDetail: "pg_dump failed: \(result.standardError)")
                 }
                 return counts
             }
@@ -163,13 +163,7 @@ public struct BackupService: Sendable {
     /// binary knows. The backup is verified whole before anything is written.
     public func restore(file: String, identity: String, force: Bool) async throws -> Manifest {
         let manifest = try await Self.verify(file: file, identity: identity)
-        guard manifest.dialect == settings.database.dialectName else {
-            throw AppError(.conflict, field: "file", problem: "is a \(manifest.dialect) backup; the target is \(settings.database.dialectName)")
-        }
-        let known = try MigrationCatalog.migrations(for: database.dialect).map(\.version)
-        guard manifest.schemaVersion == "none" || known.contains(manifest.schemaVersion) else {
-            throw AppError(.conflict, field: "file", problem: "comes from a newer schema (\(manifest.schemaVersion)) than this binary knows: restore it with that release")
-        }
+        try Self.checkRestorable(manifest, into: database.dialect, known: try MigrationCatalog.migrations(for: database.dialect).map(\.version))
         if !force, try await holdsData() {
             throw AppError(.conflict, field: "target", problem: "holds data: restore into an empty database, or pass --force to replace it")
         }
@@ -205,10 +199,21 @@ public struct BackupService: Sendable {
                 try await execution.standardInputWriter.finish()
             }
             guard case .exited(0) = result.terminationStatus else {
-                throw AppError(.internalError, logDetail: "pg_restore failed: \(result.standardError ?? "")")
+                throw AppError(.internalError, logDetail: "pg_restore failed: \(result.standardError)")
             }
         }
         return manifest
+    }
+
+    /// Refuses a backup of the other database kind, or one from a schema this binary does not
+    /// know (a newer release's): restore it with that release.
+    static func checkRestorable(_ manifest: Manifest, into dialect: SQLDialectKind, known: [String]) throws {
+        guard manifest.dialect == dialect.rawValue else {
+            throw AppError(.conflict, field: "file", problem: "is a \(manifest.dialect) backup; the target is \(dialect.rawValue)")
+        }
+        guard manifest.schemaVersion == "none" || known.contains(manifest.schemaVersion) else {
+            throw AppError(.conflict, field: "file", problem: "comes from a newer schema (\(manifest.schemaVersion)) than this binary knows: restore it with that release")
+        }
     }
 
     /// Whether the target has operators or deals.
@@ -241,7 +246,7 @@ public struct BackupService: Sendable {
             return try parser.finish()
         }
         guard case .exited(0) = result.terminationStatus else {
-            let message = result.standardError ?? ""
+            let message = result.standardError
             if message.contains("no identity matched") {
                 throw AppError(.conflict, field: "identity", problem: "does not open this backup (it was encrypted to another recipient)")
             }
