@@ -157,6 +157,19 @@ struct IncidentPlaybookTests {
                     #expect(login.status == .serviceUnavailable && TestServer.sessionCookie(in: login) == nil)
                 }
                 #expect(try await first.count("deals") == deals)
+                // A refused request does not count as activity: the session's idle clock stays.
+                func lastSeen() async throws -> String? {
+                    try await second.database.read { sql in
+                        try await sql.select().column("last_seen_at").from("sessions").where("operator_id", .equal, SQLBind(member.id)).first()?
+                            .decode(column: "last_seen_at", as: String.self)
+                    }
+                }
+                let seenBefore = try await lastSeen()
+                second.clock.advance(by: 120)
+                second.components.credentials.invalidateAll()
+                #expect(try await second.client.execute(uri: "/api/auth/me", method: .get, headers: memberSession.cookieOnly).status == .serviceUnavailable)
+                await second.components.lastSeen.flush()
+                #expect(try await lastSeen() == seenBefore)
                 #expect(try await stream.wait { $0.isClosed && $0.body.contains("lockdown") })
                 // Webhooks are held back: the processor claims nothing for them.
                 #expect(try await first.components.outboxProcessor.runOnce() == 0)

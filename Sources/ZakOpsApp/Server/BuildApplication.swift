@@ -356,7 +356,7 @@ public func buildApplication(
     middlewares.append(CredentialRefusalLimit(limiter: settings.rateLimitEnabled ? components.limiter : nil, api: components.apiPolicy))
     // Before CSRF: the first request of a starting instance reads the switches and the signing
     // keys' generation before any token is checked.
-    middlewares.append(LockdownMiddleware(runtime: components.runtime))
+    middlewares.append(LockdownMiddleware(runtime: components.runtime, lastSeen: components.lastSeen))
     middlewares.append(CSRFMiddleware(keys: components.keys, trustedOrigins: components.trustedOrigins))
     middlewares.append(IdempotencyMiddleware(store: IdempotencyStore(database: components.database), clock: components.clock,
                                              paths: ["/api/deals", "/api/actions", "/api/admin/service-accounts",

@@ -156,12 +156,13 @@ public struct AccessReview: Sendable {
     func deprovision(apply: Bool, record: Bool = false, by change: ChangeContext) async throws -> Recorded {
         let report = try await report(now: change.time)
         let inactive = report.entries.filter { $0.flags.contains(.inactive) }
+        let cutoff = Timestamp.string(from: change.time.addingTimeInterval(-Double(inactiveDays) * 86_400))
         var disabled: [String] = [], kept: [String] = []
         if apply {
             for entry in inactive {
                 if entry.kind == "operator" {
                     do {
-                        if try await users.disable(entry.id, by: change).changed { disabled.append(entry.id) }
+                        if try await users.disable(entry.id, unlessActiveSince: cutoff, by: change).changed { disabled.append(entry.id) }
                     } catch let error as AppError where error.code == .conflict {
                         kept.append(entry.id)
                     }

@@ -12,6 +12,8 @@ struct LockdownMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
 
     let runtime: RuntimeState
+    /// A refused request's use of its credential is withdrawn before it is written.
+    let lastSeen: LastSeenRecorder
 
     /// What a refused client is told to wait, in seconds.
     static let retryAfter = "120"
@@ -25,6 +27,7 @@ struct LockdownMiddleware: RouterMiddleware {
         // Signing out is always allowed: it only ends the caller's own session.
         if let principal = context.principal, !principal.isAdminOperator, runtime.lockdown, request.uri.path != "/api/auth/logout" {
             context.logger.warning("security event", metadata: ["event": "lockdown_refused", "principal_id": .string(principal.id)])
+            if let hash = context.presentedCredential?.hash ?? principal.sessionTokenHash { lastSeen.withdraw(credentialHash: hash) }
             throw Self.refusal
         }
         return try await next(request, context)

@@ -154,12 +154,14 @@ public struct UserAdmin: Sendable {
     }
 
     /// Disables the account and ends every session; the person is told. The last active admin
-    /// cannot be disabled.
-    func disable(_ id: String, by change: ChangeContext) async throws -> Outcome {
+    /// cannot be disabled. With `unlessActiveSince` (deprovisioning the inactive), an operator
+    /// who signed in since that time is left as is: the decision is made again under the lock.
+    func disable(_ id: String, unlessActiveSince cutoff: String? = nil, by change: ChangeContext) async throws -> Outcome {
         let changed = try await database.transaction { [mailer] sql -> Bool in
             try await UserRepository.lockAdmins(in: sql)
             let before = try await lockedUser(id, in: sql)
             guard before.status == .active || before.status == .pending else { return false }
+            if let cutoff, let login = before.lastLoginAt, login >= cutoff { return false }
             if before.role == .admin, before.status == .active, try await !UserRepository.anotherActiveAdmin(excluding: id, in: sql) {
                 throw Self.lastAdmin
             }

@@ -43,6 +43,16 @@ final class LastSeenRecorder: Service, Sendable {
         pending.withLock { $0.keys[keyHash] = now }
     }
 
+    /// Forgets a use noted for this session token or key hash that is not written yet: the
+    /// request that used it was refused after authentication (the lockdown), and a refused
+    /// request must neither keep a session from its idle timeout nor count as a key's use.
+    func withdraw(credentialHash: String) {
+        pending.withLock {
+            $0.sessions[credentialHash] = nil
+            $0.keys[credentialHash] = nil
+        }
+    }
+
     func run() async throws {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
