@@ -1,6 +1,7 @@
 import Hummingbird
 import HTTPTypes
 import Logging
+import Metrics
 
 /// One log line per request: method, route pattern (never the raw path or query string),
 /// query parameter names (never their values), status, duration, the client address in the
@@ -11,6 +12,7 @@ import Logging
 public struct RequestLogMiddleware: RouterMiddleware {
     public typealias Context = AppRequestContext
     static let requestIDHeader = HTTPField.Name("X-Request-ID")!
+    static let methods: Set<HTTPRequest.Method> = [.get, .head, .post, .put, .patch, .delete, .options]
     let clientAddress: @Sendable (String?) -> String
 
     /// - Parameter clientAddress: the log's name for a client address (the full address, a
@@ -43,6 +45,16 @@ public struct RequestLogMiddleware: RouterMiddleware {
             metadata["query_params"] = .string(names.joined(separator: ","))
         }
         context.logger.info("request", metadata: metadata)
+        // The same facts as metrics, labelled by the route pattern (never the path), a known
+        // method and the status class: a bounded set of series whatever the traffic.
+        // The router names its not-found handler "NotFound"; a request refused before routing has
+        // no route: both are "unmatched", one series whatever the path.
+        let route = context.endpointPath.flatMap { $0 == "NotFound" ? nil : $0 } ?? "unmatched"
+        let method = Self.methods.contains(request.method) ? request.method.rawValue : "OTHER"
+        Counter(label: "zakops_http_requests_total", dimensions: [("route", route), ("method", method), ("status", "\(response.status.code / 100)xx")])
+            .increment()
+        Timer(label: "zakops_http_request_duration_seconds", dimensions: [("route", route)]).recordNanoseconds(
+            elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
         return response
     }
 }

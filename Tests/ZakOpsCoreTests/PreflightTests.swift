@@ -47,6 +47,7 @@ struct PreflightTests {
         ("no session secret", "session_secret", { $0.sessionSecret = nil }),
         ("no data encryption key", "data_encryption_key", { $0.dataEncryptionKey = nil }),
         ("no backup recipient", "backup_recipient", { $0.backupAgeRecipient = nil }),
+        ("metrics on every address without a token", "metrics_endpoint", { $0.metricsHost = "0.0.0.0" }),
         ("short session secret", "session_secret", { $0.sessionSecret = Secret(RandomToken.base32(RandomToken.bytes(10))) }),
         ("example session secret", "session_secret", { $0.sessionSecret = Secret("change-me-to-a-long-random-string-please-0123456789") }),
         ("low-entropy session secret", "session_secret", { $0.sessionSecret = Secret(String(repeating: "ab", count: 32)) }),

@@ -41,6 +41,9 @@ public enum ZakOpsServer {
                 reloadActions.append(CertificateReloader(certificates: certificates, logger: logger).reload)
             }
             services.append(HangupReloader(actions: reloadActions, logger: logger))
+            // /metrics on its own listener (loopback by default), never on the public one.
+            ZakOpsMetrics.bootstrap()
+            services.append(MetricsListener.application(settings: settings, logger: logger))
             group = serviceGroup(for: services, settings: settings, logger: logger)
         } catch {
             await database.close()

@@ -75,6 +75,14 @@ public enum Preflight {
             add("data_encryption_key", .fail, "Secrets encrypted at rest", "DATA_ENCRYPTION_KEY is not set",
                 fix: "Generate one with `openssl rand -base64 32`, provide it through DATA_ENCRYPTION_KEY_FILE, then run `zakops secrets rotate`.")
         }
+        let metricsLoopback = ["127.0.0.1", "::1", "localhost"].contains(settings.metricsHost)
+        if !metricsLoopback && settings.metricsToken == nil {
+            add("metrics_endpoint", .fail, "Metrics endpoint secured", "METRICS_HOST=\(settings.metricsHost) serves /metrics without METRICS_TOKEN",
+                fix: "Keep METRICS_HOST on loopback (the default), or set METRICS_TOKEN_FILE and give Prometheus the token.")
+        } else {
+            add("metrics_endpoint", .pass, "Metrics endpoint secured",
+                metricsLoopback ? "/metrics on loopback only" : "/metrics requires a bearer token")
+        }
         if settings.backupAgeRecipient == nil {
             add("backup_recipient", .fail, "Backup encryption enabled", "BACKUP_AGE_RECIPIENT is not set",
                 fix: "Create a key pair with age-keygen, keep the identity file offline, and set BACKUP_AGE_RECIPIENT to its public key.")

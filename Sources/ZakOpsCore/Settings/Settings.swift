@@ -33,6 +33,12 @@ public struct Settings: Sendable {
     /// when no notification said they changed (`RUNTIME_POLL_INTERVAL_MS`): the bound on how
     /// late another instance acts on SQLite, or while PostgreSQL's listener is down.
     public var runtimePollIntervalMilliseconds = 500
+    /// Where `/metrics` is served (`METRICS_HOST`, `METRICS_PORT`; loopback by default), and the
+    /// bearer token it then requires (`METRICS_TOKEN`; preflight FAILs a non-loopback host
+    /// without one). Port 0 picks a free port.
+    public var metricsHost = "127.0.0.1"
+    public var metricsPort = 9464
+    public var metricsToken: Secret?
     /// The `age` public key backups are encrypted to (`BACKUP_AGE_RECIPIENT`): the server can
     /// write backups it cannot read.
     public var backupAgeRecipient: String?

@@ -37,6 +37,9 @@ public struct SettingsLoader: Sendable {
         if let key = settings.dataEncryptionKeyPrevious { _ = try DataKeyRing.keyBytes(key, setting: "DATA_ENCRYPTION_KEY_PREVIOUS") }
         if let value = try int("RUNTIME_POLL_INTERVAL_MS", in: 50...1_000) { settings.runtimePollIntervalMilliseconds = value }
         if let value = try bool("RETENTION_JOB") { settings.retentionJob = value }
+        if let host = plain("METRICS_HOST") { settings.metricsHost = host }
+        if let port = try int("METRICS_PORT", in: 0...65535) { settings.metricsPort = port }
+        settings.metricsToken = try secret("METRICS_TOKEN", settings: &settings)
         if let hours = try int("BACKUP_SCHEDULE_HOURS", in: 1...168) { settings.backupScheduleHours = hours }
         if let folder = plain("BACKUP_DIR") { settings.backupDirectory = folder }
         if let keep = try int("BACKUP_KEEP", in: 1...10_000) { settings.backupKeep = keep }

@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import Logging
+import Metrics
 import ZakOpsCore
 
 /// Cross-site request forgery defences for unsafe methods (POST, PUT, PATCH, DELETE):
@@ -54,6 +55,7 @@ public struct CSRFMiddleware: RouterMiddleware {
     }
 
     private func refusal(_ reason: String, _ context: Context) -> AppError {
+        Counter(label: "zakops_csrf_refused_total").increment()
         context.logger.warning("security event", metadata: [
             "event": "csrf_refused", "reason": .string(reason), "client_ip": .string(context.clientIP ?? "unknown"),
         ])

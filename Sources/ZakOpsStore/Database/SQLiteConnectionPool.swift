@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import NIOCore
 import NIOPosix
@@ -98,10 +101,14 @@ final class SQLiteConnectionPool: Sendable {
         if !folder.isEmpty, !manager.fileExists(atPath: folder) {
             try manager.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         }
-        if !manager.fileExists(atPath: path) {
-            guard manager.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
-                throw StoreError.unavailable(reason: "cannot create the SQLite file")
-            }
+        // O_EXCL, not FileManager.createFile: that one writes a temporary file and renames it
+        // over the path, so a second process creating the file at the same moment would replace
+        // the file the first has already opened (SQLite then answers SQLITE_READONLY_DBMOVED).
+        let descriptor = Glibc.open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
+        if descriptor >= 0 {
+            Glibc.close(descriptor)
+        } else if errno != EEXIST {
+            throw StoreError.unavailable(reason: "cannot create the SQLite file")
         }
     }
 

@@ -34,7 +34,8 @@ final class ZakOpsProcess: Sendable {
 
     init(_ arguments: [String], environment: [String: String], directory: URL? = nil, stdin: String? = nil) async throws {
         try await TestSlots.enter("a zakops child process")
-        var env: [Environment.Key: String] = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
+        // Children that serve pick a free port for /metrics: several run at once.
+        var env: [Environment.Key: String] = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "METRICS_PORT": "0"]
         for (name, value) in environment { env[Environment.Key(stringLiteral: name)] = value }
         let workingDirectory = try directory ?? TemporaryFolder.make()
         let outputs = try TemporaryFolder.make()

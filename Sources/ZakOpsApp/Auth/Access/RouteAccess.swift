@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import Logging
+import Metrics
 import Synchronization
 import ZakOpsCore
 import ZakOpsHTTP
@@ -73,6 +74,7 @@ struct SecuredRoutes {
             throw AppError(.passwordResetRequired)
         }
         if case .permission(let permission) = access, !principal.can(permission) {
+            Counter(label: "zakops_permission_denied_total", dimensions: [("permission", permission.rawValue)]).increment()
             context.logger.warning("security event", metadata: [
                 "event": "permission_denied", "principal_id": .string(principal.id), "permission": .string(permission.rawValue),
             ])

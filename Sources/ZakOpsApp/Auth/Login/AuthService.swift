@@ -38,6 +38,7 @@ struct AuthService: Sendable {
         let agent = userAgent.map { String($0.prefix(256)) }
         func refused(_ accountID: String?, _ reason: String, _ error: AppError) async throws -> Never {
             logger.warning("security event", metadata: ["event": "login_failed", "reason": .string(reason), "client_ip": .string(clientIP ?? "unknown")])
+            Counter(label: "zakops_auth_failures_total", dimensions: [("reason", reason)]).increment()
             let change = ChangeContext(signInBy: nil, requestID: requestID, clientIP: clientIP, time: clock.now())
             try await database.transaction { sql in
                 try await AuditLog.record(action: "auth.login_failed", targetKind: "operator", targetID: accountID ?? "unknown",
@@ -55,6 +56,7 @@ struct AuthService: Sendable {
         case .admitted(let startedDelay):
             // Counted already: a success below takes the failure back.
             if let startedDelay {
+                Counter(label: "zakops_login_lockouts_total").increment()
                 logger.warning("security event", metadata: ["event": "login_backoff_started", "delay_seconds": .stringConvertible(Int(startedDelay)), "client_ip": .string(clientIP ?? "unknown")])
             }
         }

@@ -1,0 +1,114 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import SQLKit
+import Testing
+import ZakOpsCore
+import ZakOpsHTTP
+import ZakOpsStore
+import ZakOpsTestSupport
+@testable import ZakOpsApp
+
+/// Prometheus metrics: where they are served, that they move, that their labels stay bounded.
+/// The registry is the process's (one backend per process), so tests compare before and after.
+@Suite("Metrics", .serverSlot)
+struct MetricsTests {
+    init() { ZakOpsMetrics.bootstrap() }
+
+    /// The sum of the samples of `name` whose labels contain every pair of `labels`.
+    static func value(_ name: String, _ labels: [String: String] = [:]) -> Double {
+        ZakOpsMetrics.render().split(separator: "\n").filter { line in
+            guard line.hasPrefix(name + "{") || line.hasPrefix(name + " ") else { return false }
+            return labels.allSatisfy { line.contains("\($0.key)=\"\($0.value)\"") }
+        }.compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }.reduce(0, +)
+    }
+
+    /// How many series of `name` exist for `route` and GET (other suites send other methods
+    /// meanwhile).
+    static func series(_ name: String, route: String) -> Int {
+        ZakOpsMetrics.render().split(separator: "\n").filter { line in
+            line.hasPrefix(name + "{") && line.contains("route=\"\(route)\"") && (!line.contains("method=") || line.contains("method=\"GET\""))
+        }.count
+    }
+
+    @Test("/metrics is served on its own listener with the token, refused without it, and absent from the public listener")
+    func listener() async throws {
+        var settings = Settings()
+        settings.metricsPort = 0
+        let token = TestSecrets.sessionSecret()
+        settings.metricsToken = Secret(token)
+        let app = MetricsListener.application(settings: settings, logger: Logger(label: "test.metrics"))
+        try await app.test(.live) { client in
+            #expect(try await client.execute(uri: "/metrics", method: .get).status == .unauthorized)
+            #expect(try await client.execute(uri: "/metrics", method: .get, headers: [.authorization: "Bearer wrong"]).status == .unauthorized)
+            let served = try await client.execute(uri: "/metrics", method: .get, headers: [.authorization: "Bearer \(token)"])
+            #expect(served.status == .ok && String(buffer: served.body).contains("zakops_build_info"))
+        }
+        try await TestServer.run { server in
+            let status = try await server.client.execute(uri: "/metrics", method: .get, headers: [:]).status
+            #expect(status == .notFound)
+        }
+    }
+
+    @Test("counters move when the events happen: a failed login, a permission denial, a CSRF refusal, a 429, a dead letter")
+    func countersMove() async throws {
+        try await TestServer.run(configure: TestServer.productionLimits) { server in
+            let account = try await server.createOperator(role: .viewer)
+            let logins = Self.value("zakops_http_requests_total", ["route": "/api/auth/login", "method": "POST", "status": "4xx"])
+            let failures = Self.value("zakops_auth_failures_total", ["reason": "wrong_password"])
+            #expect(try await server.postLogin(email: account.email, password: TestServer.password()).status == .unauthorized)
+            #expect(Self.value("zakops_auth_failures_total", ["reason": "wrong_password"]) == failures + 1)
+
+            let viewer = try await server.login(account)
+            let denied = Self.value("zakops_permission_denied_total", ["permission": "deals:write"])
+            #expect(try await server.send(.post, "/api/deals", as: viewer, body: #"{"canonical_name":"No"}"#).status == .forbidden)
+            #expect(Self.value("zakops_permission_denied_total", ["permission": "deals:write"]) == denied + 1)
+
+            let csrf = Self.value("zakops_csrf_refused_total")
+            let forged = BrowserSession(cookie: viewer.cookie, csrf: "forged")
+            #expect(try await server.send(.post, "/api/auth/logout", as: forged).status == .forbidden)
+            #expect(Self.value("zakops_csrf_refused_total") == csrf + 1)
+
+            // Too many sign-ins: refused by the login backoff or the auth limit, whichever first.
+            let limited = Self.value("zakops_rate_limited_total")
+            var attempts = 1
+            var refused = false
+            for _ in 0..<12 where !refused {
+                refused = try await server.postLogin(email: "nobody@example.com", password: "wrong-password-1").status == .tooManyRequests
+                attempts += 1
+            }
+            #expect(refused && Self.value("zakops_rate_limited_total") > limited)
+            #expect(Self.value("zakops_http_requests_total", ["route": "/api/auth/login", "method": "POST", "status": "4xx"]) >= logins + Double(attempts))
+
+            try await server.database.transaction { sql in
+                _ = try await OutboxRepository.enqueue(consumer: "webhook:wh_metrics", eventType: "deal.created", payload: "{}", at: Date(), in: sql)
+                try await sql.update("outbox").set("status", to: SQLBind(OutboxRow.Status.dead.rawValue)).run()
+            }
+            try await MetricsSampler(database: server.database, hub: server.components.eventHub, clock: server.clock, logger: Logger(label: "test")).sample()
+            #expect(Self.value("zakops_dlq_size") >= 1)
+            #expect(Self.value("zakops_sessions_active") >= 1)
+        }
+    }
+
+    @Test("labels stay bounded: 10,000 distinct paths and 10,000 client addresses add no series")
+    func boundedLabels() async throws {
+        try await TestServer.run(configure: { $0.trustedProxies = [CIDR("127.0.0.1/32")!] }) { server in
+            _ = try await server.client.execute(uri: "/api/nowhere-0", method: .get)
+            _ = try await server.client.execute(uri: "/api/nowhere-00", method: .get, headers: [HTTPField.Name("X-Forwarded-For")!: "10.0.0.1"])
+            // Other suites add series of their own routes meanwhile: count the unmatched route's.
+            let before = Self.series("zakops_http_requests_total", route: "unmatched")
+            let durations = Self.series("zakops_http_request_duration_seconds_bucket", route: "unmatched")
+            for index in 1...10_000 {
+                let address = "10.\(index / 65_536 % 256).\(index / 256 % 256).\(index % 256)"
+                _ = try await server.client.execute(uri: "/api/nowhere-\(index)?id=\(index)", method: .get,
+                                                    headers: [HTTPField.Name("X-Forwarded-For")!: address])
+            }
+            #expect(Self.series("zakops_http_requests_total", route: "unmatched") == before)
+            #expect(Self.series("zakops_http_request_duration_seconds_bucket", route: "unmatched") == durations)
+            #expect(!ZakOpsMetrics.render().contains("nowhere-") && !ZakOpsMetrics.render().contains("10.0.1."))
+        }
+    }
+}
