@@ -106,7 +106,9 @@ struct MetricsTests {
                 _ = try await server.client.execute(uri: "/api/nowhere-\(index)?id=\(index)", method: .get,
                                                     headers: [HTTPField.Name("X-Forwarded-For")!: address])
             }
-            #expect(Self.series("zakops_http_requests_total", route: "unmatched") == before)
+            // Other suites' requests may add a status class of their own (a redirect, a 5xx):
+            // bounded by the five classes, never by the 10,000 paths or addresses.
+            #expect(Self.series("zakops_http_requests_total", route: "unmatched") <= max(before, 5))
             #expect(Self.series("zakops_http_request_duration_seconds_bucket", route: "unmatched") == durations)
             #expect(!ZakOpsMetrics.render().contains("nowhere-") && !ZakOpsMetrics.render().contains("10.0.1."))
         }
