@@ -13,7 +13,8 @@ import ZakOpsTestSupport
 @testable import ZakOpsApp
 
 /// Prometheus metrics: where they are served, that they move, that their labels stay bounded.
-/// The registry is the process's (one backend per process), so tests compare before and after.
+/// The registry is the process's (one backend per process) and the suite runs in parallel, so
+/// tests compare before and after, and a counter may have moved by more than their own event.
 @Suite("Metrics", .serverSlot)
 struct MetricsTests {
     init() { ZakOpsMetrics.bootstrap() }
@@ -60,17 +61,17 @@ struct MetricsTests {
             let logins = Self.value("zakops_http_requests_total", ["route": "/api/auth/login", "method": "POST", "status": "4xx"])
             let failures = Self.value("zakops_auth_failures_total", ["reason": "wrong_password"])
             #expect(try await server.postLogin(email: account.email, password: TestServer.password()).status == .unauthorized)
-            #expect(Self.value("zakops_auth_failures_total", ["reason": "wrong_password"]) == failures + 1)
+            #expect(Self.value("zakops_auth_failures_total", ["reason": "wrong_password"]) >= failures + 1)
 
             let viewer = try await server.login(account)
             let denied = Self.value("zakops_permission_denied_total", ["permission": "deals:write"])
             #expect(try await server.send(.post, "/api/deals", as: viewer, body: #"{"canonical_name":"No"}"#).status == .forbidden)
-            #expect(Self.value("zakops_permission_denied_total", ["permission": "deals:write"]) == denied + 1)
+            #expect(Self.value("zakops_permission_denied_total", ["permission": "deals:write"]) >= denied + 1)
 
             let csrf = Self.value("zakops_csrf_refused_total")
             let forged = BrowserSession(cookie: viewer.cookie, csrf: "forged")
             #expect(try await server.send(.post, "/api/auth/logout", as: forged).status == .forbidden)
-            #expect(Self.value("zakops_csrf_refused_total") == csrf + 1)
+            #expect(Self.value("zakops_csrf_refused_total") >= csrf + 1)
 
             // Too many sign-ins: refused by the login backoff or the auth limit, whichever first.
             let limited = Self.value("zakops_rate_limited_total")
