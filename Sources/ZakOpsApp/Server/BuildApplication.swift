@@ -286,8 +286,8 @@ public func buildRouter(
     EventStreamController(database: components.database, hub: components.eventHub, clock: components.clock, sessions: components.sessions,
                           serviceAccounts: components.serviceAccounts,
                           replayWindow: TimeInterval(components.settings.sseReplayHours * 3600)).register(on: routes)
-    RegistrationController(database: components.database, mailer: components.mailer, hasher: components.hasher, clock: components.clock,
-                           enabled: components.settings.allowRegistration, logger: components.logger).register(on: routes)
+    RegistrationController(service: RegistrationService(database: components.database, mailer: components.mailer, logger: components.logger),
+                           hasher: components.hasher, clock: components.clock, enabled: components.settings.allowRegistration).register(on: routes)
     extraRoutes(router)
     return (router, registry)
 }
