@@ -192,7 +192,6 @@ public struct AppComponents: Sendable {
         if settings.outboxProcessor { services.append(outboxProcessor) }
         if let listener { services.append(listener) }
         services.append(runtime)
-        services.append(MetricsSampler(database: database, hub: eventHub, clock: clock, logger: logger))
         services.append(EventFeed(database: database, hub: eventHub, wakes: eventWakes, logger: logger,
                                   pollInterval: .milliseconds(settings.ssePollIntervalMilliseconds),
                                   heartbeatInterval: .seconds(settings.sseHeartbeatSeconds)))

@@ -42,8 +42,11 @@ public enum ZakOpsServer {
             }
             services.append(HangupReloader(actions: reloadActions, logger: logger))
             // /metrics on its own listener (loopback by default), never on the public one.
+            // With it, the sampled gauges: process-wide like the registry, so one sampler per
+            // process (never per application built in it, as tests build many).
             ZakOpsMetrics.bootstrap()
             services.append(MetricsListener.application(settings: settings, logger: logger))
+            services.append(MetricsSampler(database: database, hub: components.eventHub, clock: components.clock, logger: logger))
             group = serviceGroup(for: services, settings: settings, logger: logger)
         } catch {
             await database.close()
