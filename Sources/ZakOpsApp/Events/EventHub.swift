@@ -1,4 +1,5 @@
 import Foundation
+import Metrics
 import Synchronization
 import ZakOpsStore
 import ZakOpsCore
@@ -123,7 +124,10 @@ final class EventHub: Sendable {
     func subscribe(principalID: String, permissions: Set<Permission>, filter: StreamFilter, now: Date) throws -> (id: UInt64, stream: AsyncStream<StreamItem>) {
         let (stream, continuation) = AsyncStream.makeStream(of: StreamItem.self, bufferingPolicy: .bufferingOldest(limits.bufferSize))
         let (id, shed) = try state.withLock { state -> (UInt64, Subscriber?) in
-            guard state.perUser[principalID, default: 0] < limits.perUser else { throw Refusal.tooManyForUser }
+            guard state.perUser[principalID, default: 0] < limits.perUser else {
+                Counter(label: "zakops_sse_refused_total").increment()
+                throw Refusal.tooManyForUser
+            }
             var shed: Subscriber?
             if state.subscribers.count >= limits.perInstance, let oldest = state.subscribers.values.min(by: { ($0.openedAt, $0.id) < ($1.openedAt, $1.id) }) {
                 shed = state.remove(oldest.id)
@@ -136,6 +140,7 @@ final class EventHub: Sendable {
             return (id, shed)
         }
         if let shed {
+            Self.countShed(1, reason: "capacity")
             shed.continuation.yield(.fallback(reason: "shed"))
             shed.continuation.finish()
         }
@@ -187,6 +192,7 @@ final class EventHub: Sendable {
             state.shed += oldest.count
             return oldest.compactMap { state.remove($0.id) }
         }
+        Self.countShed(removed.count, reason: reason)
         for subscriber in removed {
             subscriber.continuation.yield(.fallback(reason: reason))
             subscriber.continuation.finish()
@@ -203,11 +209,19 @@ final class EventHub: Sendable {
             state.shed += picked.count
             return picked.compactMap { state.remove($0.id) }
         }
+        Self.countShed(removed.count, reason: reason)
         for subscriber in removed {
             subscriber.continuation.yield(.fallback(reason: reason))
             subscriber.continuation.finish()
         }
         return removed.count
+    }
+
+    /// `zakops_sse_shed_total` by reason (`capacity`, `shed`, `degraded`, `restart`, `lockdown`:
+    /// the code's own words, a bounded set).
+    private static func countShed(_ count: Int, reason: String) {
+        guard count > 0 else { return }
+        Counter(label: "zakops_sse_shed_total", dimensions: [("reason", reason)]).increment(by: count)
     }
 
     func stats(now: Date) -> Stats {

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import ServiceLifecycle
 import ZakOpsCore
 import ZakOpsStore
@@ -22,6 +23,8 @@ struct OutboxProcessor: Service {
     let batchSize: Int
     let lease: TimeInterval
     let pollInterval: Duration
+    /// Where `alert-webhook` rows go (`ALERT_WEBHOOK_URL`) and the secret that signs them.
+    var alertWebhook: (url: String, secret: String)? = nil
 
     func run() async throws {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
@@ -71,18 +74,21 @@ struct OutboxProcessor: Service {
 
     /// Delivers one row; records a failure at once, returns whether it was delivered.
     private func attempt(_ row: OutboxRow, webhooks: [String: Webhook]) async -> Bool {
+        let started = ContinuousClock.now
+        let isWebhook = row.consumer != OutboxMailer.consumer
         do {
-            if row.consumer == OutboxMailer.consumer {
-                try await mailBackend.send(try OutboxMailer.mail(from: row, keys: dataKeys))
-                return true
-            }
-            guard row.consumer.hasPrefix("webhook:") else { throw WebhookDeliveryError("no consumer named \(row.consumer)") }
-            try await deliverer.deliver(row, to: webhooks[String(row.consumer.dropFirst("webhook:".count))], now: clock.now())
+            try await send(row, webhooks: webhooks)
+            if isWebhook { Self.recordWebhook(since: started, outcome: "delivered") }
             return true
         } catch {
+            if isWebhook {
+                Self.recordWebhook(since: started, outcome: "failed")
+                Counter(label: "zakops_webhook_delivery_failures_total").increment()
+            }
             let reason = (error as? WebhookDeliveryError)?.description ?? (error as? AppError)?.problem ?? String(describing: type(of: error))
             do {
                 if try await OutboxRepository.markFailed(row, error: reason, backoff: backoff, at: clock.now(), in: database) {
+                    Counter(label: "zakops_outbox_dead_letters_total").increment()
                     logger.warning("outbox row dead-lettered", metadata: ["outbox_id": .string(row.id), "consumer": .string(row.consumer),
                                                                           "event_type": .string(row.eventType)])
                 }
@@ -92,5 +98,26 @@ struct OutboxProcessor: Service {
             }
             return false
         }
+    }
+
+    private func send(_ row: OutboxRow, webhooks: [String: Webhook]) async throws {
+        switch row.consumer {
+        case OutboxMailer.consumer:
+            try await mailBackend.send(try OutboxMailer.mail(from: row, keys: dataKeys))
+        case AlertNotifier.consumer:
+            guard let alertWebhook else { throw WebhookDeliveryError("ALERT_WEBHOOK_URL is not set") }
+            try await deliverer.post(row, to: alertWebhook.url, secrets: [alertWebhook.secret], now: clock.now())
+        case let consumer where consumer.hasPrefix("webhook:"):
+            try await deliverer.deliver(row, to: webhooks[String(consumer.dropFirst("webhook:".count))], now: clock.now())
+        default:
+            throw WebhookDeliveryError("no consumer named \(row.consumer)")
+        }
+    }
+
+    /// `zakops_webhook_delivery_duration_seconds` by outcome.
+    private static func recordWebhook(since started: ContinuousClock.Instant, outcome: String) {
+        let elapsed = ContinuousClock.now - started
+        Metrics.Timer(label: "zakops_webhook_delivery_duration_seconds", dimensions: [("outcome", outcome)])
+            .recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
     }
 }

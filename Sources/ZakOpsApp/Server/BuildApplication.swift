@@ -198,6 +198,16 @@ public struct AppComponents: Sendable {
         return services
     }
 
+    /// The gauges' sampler, this instance's report and, with `ALERTS_EMBEDDED`, the alerts'
+    /// evaluation: one per `serve` process (`ZakOpsServer`).
+    var monitor: Monitor {
+        let notifier = AlertNotifier(webhookURL: settings.alertWebhookURL, email: settings.alertEmail,
+                                     mailer: OutboxMailer(database: database, clock: clock, keys: dataKeys))
+        return Monitor(sampler: MetricsSampler(database: database, hub: eventHub, clock: clock, settings: settings, logger: logger),
+                       evaluator: settings.alertsEmbedded ? AlertEvaluator(database: database, notifier: notifier, logger: logger) : nil,
+                       database: database, clock: clock, logger: logger, interval: .seconds(settings.alertEvaluationSeconds), startedAt: clock.now())
+    }
+
     /// Where the outbox delivers mail.
     var mailBackend: any Mailer {
         switch settings.mailBackend {
@@ -223,7 +233,8 @@ public struct AppComponents: Sendable {
             backoff: OutboxBackoff(base: TimeInterval(settings.outboxBaseBackoffSeconds), maximum: TimeInterval(settings.outboxMaxBackoffSeconds),
                                    maxAttempts: settings.outboxMaxAttempts),
             batchSize: settings.outboxBatchSize, lease: TimeInterval(settings.outboxLeaseSeconds),
-            pollInterval: .milliseconds(settings.outboxPollIntervalMilliseconds)
+            pollInterval: .milliseconds(settings.outboxPollIntervalMilliseconds),
+            alertWebhook: settings.alertWebhookURL.flatMap { url in settings.alertWebhookSecret.map { (url, $0.value) } }
         )
     }
 
@@ -280,6 +291,7 @@ public func buildRouter(
     UserAdminController(admin: components.users, clock: components.clock).register(on: routes)
     IncidentController(service: components.incidents, clock: components.clock).register(on: routes)
     RetentionController(retention: components.retention).register(on: routes)
+    AlertsController(database: components.database).register(on: routes)
     AccessReviewController(review: AccessReview(database: components.database, users: components.users, serviceAccounts: components.serviceAccounts,
                                                 inactiveDays: components.settings.accessReviewInactiveDays), clock: components.clock).register(on: routes)
     EventStreamController(database: components.database, hub: components.eventHub, clock: components.clock, sessions: components.sessions,
@@ -344,6 +356,7 @@ public func buildApplication(
         ),
         BodyLimitMiddleware(limit: settings.bodyLimitBytes),
     ]
+    if settings.metricsOnMainPort, let token = settings.metricsToken { middlewares.append(MetricsEndpointMiddleware(token: token)) }
     // Rate limits before authentication (DESIGN.md's order): a request over a limit costs no query.
     if settings.rateLimitEnabled {
         middlewares.append(RateLimitMiddleware(limiter: components.limiter, auth: components.authPolicy, api: components.apiPolicy,

@@ -45,8 +45,8 @@ public enum ZakOpsServer {
             // With it, the sampled gauges: process-wide like the registry, so one sampler per
             // process (never per application built in it, as tests build many).
             ZakOpsMetrics.bootstrap()
-            services.append(MetricsListener.application(settings: settings, logger: logger))
-            services.append(MetricsSampler(database: database, hub: components.eventHub, clock: components.clock, logger: logger))
+            if !settings.metricsOnMainPort { services.append(MetricsListener.application(settings: settings, logger: logger)) }
+            services.append(components.monitor)
             group = serviceGroup(for: services, settings: settings, logger: logger)
         } catch {
             await database.close()

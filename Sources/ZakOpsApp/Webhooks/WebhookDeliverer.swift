@@ -48,15 +48,23 @@ struct WebhookDeliverer: Sendable {
         // A name is reached at the addresses just checked (TLS still verifies the name), the
         // next one tried when a connection cannot be made, as a client resolving it would.
         let clients = addresses.isEmpty ? [self.client] : addresses.prefix(Self.addressesTried).map { PinnedClients.shared.client(host: host, address: $0) }
+        // During a rotation's overlap one signature per secret, space-separated (Standard Webhooks).
+        try await post(row, to: webhook.url, secrets: try webhook.signingSecrets(at: now, keys: keys), clients: clients, now: now)
+    }
+
+    /// Sends the row, signed with each secret, trying `clients` in turn while no connection
+    /// can be made. The alert webhook (`ALERT_WEBHOOK_URL`, set by the operator, not through
+    /// the API) comes here directly with the shared client.
+    func post(_ row: OutboxRow, to url: String, secrets: [String], clients: [HTTPClient]? = nil, now: Date) async throws {
+        let clients = clients ?? [client]
         let timestamp = Int64(now.timeIntervalSince1970)
-        var request = HTTPClientRequest(url: webhook.url)
+        var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: "User-Agent", value: "ZakOps-Webhooks/1")
         request.headers.add(name: "webhook-id", value: row.id)
         request.headers.add(name: "webhook-timestamp", value: String(timestamp))
-        // During a rotation's overlap one signature per secret, space-separated (Standard Webhooks).
-        let signatures = try webhook.signingSecrets(at: now, keys: keys).map { secret in
+        let signatures = try secrets.map { secret in
             try WebhookSignature.sign(secret: secret, id: row.id, timestamp: timestamp, body: row.payload)
         }
         request.headers.add(name: "webhook-signature", value: signatures.joined(separator: " "))

@@ -39,6 +39,18 @@ public struct Settings: Sendable {
     public var metricsHost = "127.0.0.1"
     public var metricsPort = 9464
     public var metricsToken: Secret?
+    /// `/metrics` on the public listener instead (`METRICS_ON_MAIN_PORT`), only with `METRICS_TOKEN`.
+    public var metricsOnMainPort = false
+    /// The alerts of `AlertCatalog` evaluated inside `serve` (`ALERTS_EMBEDDED`, on by default:
+    /// the embedded default has no Prometheus), every `ALERT_EVALUATION_SECONDS` (also how often
+    /// the sampled gauges are read).
+    public var alertsEmbedded = true
+    public var alertEvaluationSeconds = 15
+    /// Where the embedded evaluator's notifications go: a signed webhook (`ALERT_WEBHOOK_URL`,
+    /// `ALERT_WEBHOOK_SECRET`, a Standard Webhooks `whsec_` secret) and/or mail (`ALERT_EMAIL`).
+    public var alertWebhookURL: String?
+    public var alertWebhookSecret: Secret?
+    public var alertEmail: String?
     /// The `age` public key backups are encrypted to (`BACKUP_AGE_RECIPIENT`): the server can
     /// write backups it cannot read.
     public var backupAgeRecipient: String?

@@ -40,6 +40,28 @@ public struct SettingsLoader: Sendable {
         if let host = plain("METRICS_HOST") { settings.metricsHost = host }
         if let port = try int("METRICS_PORT", in: 0...65535) { settings.metricsPort = port }
         settings.metricsToken = try secret("METRICS_TOKEN", settings: &settings)
+        if let value = try bool("METRICS_ON_MAIN_PORT") { settings.metricsOnMainPort = value }
+        if settings.metricsOnMainPort && settings.metricsToken == nil {
+            throw SettingsError(setting: "METRICS_ON_MAIN_PORT", reason: "needs METRICS_TOKEN: the public listener never serves /metrics without one")
+        }
+        if let value = try bool("ALERTS_EMBEDDED") { settings.alertsEmbedded = value }
+        if let value = try int("ALERT_EVALUATION_SECONDS", in: 1...300) { settings.alertEvaluationSeconds = value }
+        if let url = plain("ALERT_WEBHOOK_URL") { settings.alertWebhookURL = try absoluteURL(url, setting: "ALERT_WEBHOOK_URL", example: "https://alerts.example.com/zakops") }
+        settings.alertWebhookSecret = try secret("ALERT_WEBHOOK_SECRET", settings: &settings)
+        if settings.alertWebhookURL != nil {
+            guard let secret = settings.alertWebhookSecret else {
+                throw SettingsError(setting: "ALERT_WEBHOOK_SECRET", reason: "is needed with ALERT_WEBHOOK_URL: alert notifications are signed")
+            }
+            guard secret.value.hasPrefix("whsec_"), let key = Data(base64Encoded: String(secret.value.dropFirst(6))), key.count >= 24 else {
+                throw SettingsError(setting: "ALERT_WEBHOOK_SECRET", reason: "must be whsec_ and the base64 of at least 24 random bytes (Standard Webhooks)")
+            }
+        }
+        if let email = plain("ALERT_EMAIL") {
+            guard email.contains("@"), !email.contains(where: { $0.isWhitespace || $0 == "," || $0 == "<" || $0 == ">" }) else {
+                throw SettingsError(setting: "ALERT_EMAIL", reason: "must be one e-mail address")
+            }
+            settings.alertEmail = email
+        }
         if let hours = try int("BACKUP_SCHEDULE_HOURS", in: 1...168) { settings.backupScheduleHours = hours }
         if let folder = plain("BACKUP_DIR") { settings.backupDirectory = folder }
         if let keep = try int("BACKUP_KEEP", in: 1...10_000) { settings.backupKeep = keep }
@@ -191,13 +213,19 @@ public struct SettingsLoader: Sendable {
     }
 
     private func baseURL(_ text: String) throws -> String {
+        let url = try absoluteURL(text, setting: "PUBLIC_BASE_URL", example: "https://zakops.example.com")
+        return url.hasSuffix("/") ? String(url.dropLast()) : url
+    }
+
+    /// An absolute http(s) URL with a host, no query, fragment or credentials.
+    private func absoluteURL(_ text: String, setting: String, example: String) throws -> String {
         guard let components = URLComponents(string: text),
               let scheme = components.scheme, scheme == "https" || scheme == "http",
               let host = components.host, !host.isEmpty,
               components.query == nil, components.fragment == nil, components.user == nil
         else {
-            throw SettingsError(setting: "PUBLIC_BASE_URL", reason: "must be an absolute http(s) URL such as https://zakops.example.com")
+            throw SettingsError(setting: setting, reason: "must be an absolute http(s) URL such as \(example)")
         }
-        return text.hasSuffix("/") ? String(text.dropLast()) : text
+        return text
     }
 }

@@ -65,6 +65,7 @@ public struct RateLimiter: Sendable {
             "principal_id": .string(context.principal?.id ?? "anonymous"),
         ])
         Counter(label: "zakops_rate_limited_total", dimensions: [("group", policy.name)]).increment()
+        RefusalConcentration.shared.record(client: context.clientIP ?? "unknown", at: clock.now())
         var headers = headers
         headers["Retry-After"] = String(resetSeconds)
         return AppError(.rateLimited, headers: headers, logDetail: "rate limit \(policy.name)")

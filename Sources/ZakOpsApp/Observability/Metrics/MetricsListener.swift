@@ -15,18 +15,21 @@ public enum MetricsListener {
         -> some ApplicationProtocol {
         let router = Router()
         let token = settings.metricsToken
-        router.get("/metrics") { request, _ -> Response in
-            if let token {
-                guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
-                      Self.matches(String(header.dropFirst("Bearer ".count)), token.value) else {
-                    return Response(status: .unauthorized, headers: [.wwwAuthenticate: "Bearer", .cacheControl: "no-store"])
-                }
-            }
-            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
-                            body: ResponseBody(byteBuffer: ByteBuffer(string: ZakOpsMetrics.render())))
-        }
+        router.get("/metrics") { request, _ -> Response in Self.response(authorization: request.headers[.authorization], token: token?.value) }
         return Application(router: router, configuration: .init(address: .hostname(settings.metricsHost, port: settings.metricsPort), serverName: nil),
                            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) }, logger: logger)
+    }
+
+    /// The scrape's answer: the registry's text, or 401 when a token is required and the
+    /// request does not carry it.
+    static func response(authorization: String?, token: String?) -> Response {
+        if let token {
+            guard let header = authorization, header.hasPrefix("Bearer "), Self.matches(String(header.dropFirst("Bearer ".count)), token) else {
+                return Response(status: .unauthorized, headers: [.wwwAuthenticate: "Bearer", .cacheControl: "no-store"])
+            }
+        }
+        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
+                        body: ResponseBody(byteBuffer: ByteBuffer(string: ZakOpsMetrics.render())))
     }
 
     /// Constant-time comparison through HMAC of both sides under a fresh key: equal lengths
