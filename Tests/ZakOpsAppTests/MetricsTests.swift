@@ -88,9 +88,65 @@ struct MetricsTests {
                 _ = try await OutboxRepository.enqueue(consumer: "webhook:wh_metrics", eventType: "deal.created", payload: "{}", at: Date(), in: sql)
                 try await sql.update("outbox").set("status", to: SQLBind(OutboxRow.Status.dead.rawValue)).run()
             }
-            try await MetricsSampler(database: server.database, hub: server.components.eventHub, clock: server.clock, logger: Logger(label: "test")).sample()
-            #expect(Self.value("zakops_dlq_size") >= 1)
+            let gauges = try await MetricsSampler(database: server.database, hub: server.components.eventHub, clock: server.clock,
+                                                  settings: server.settings, logger: Logger(label: "test")).sample()
+            #expect(Self.value("zakops_dlq_size") >= 1 && gauges["zakops_dlq_size"] == 1)
             #expect(Self.value("zakops_sessions_active") >= 1)
+            #expect(gauges["zakops_audit_chain_valid"] == 1 && gauges["zakops_sse_connections_limit"] == Double(server.settings.sseMaxConnections))
+            // The 429s above came from one address: it caused every refusal of the last minutes
+            // this process saw from it (other suites' refusals may share the window).
+            #expect(gauges["zakops_rate_limited_top_client_share", default: 0] > 0)
+        }
+    }
+
+    @Test("a failed webhook delivery and a dead letter are counted, and the delivery is timed")
+    func webhookCounters() async throws {
+        try await WebhookReceiver.run { url, inbox in
+            await inbox.answer(with: .internalServerError)
+            try await TestServer.run(configure: { $0.outboxMaxAttempts = 1 }) { server in
+                let admin = try await server.login(try await server.createOperator(role: .admin))
+                #expect(try await server.send(.post, "/api/admin/webhooks", as: admin, body: #"{"url":"\#(url)","event_types":["*"]}"#).status == .created)
+                #expect(try await server.send(.post, "/api/deals", as: admin, body: #"{"canonical_name":"Metered"}"#).status == .created)
+                let failures = Self.value("zakops_webhook_delivery_failures_total")
+                let dead = Self.value("zakops_outbox_dead_letters_total")
+                let timed = Self.value("zakops_webhook_delivery_duration_seconds_count", ["outcome": "failed"])
+                try await server.components.outboxProcessor.runOnce()
+                #expect(await inbox.deliveries.count >= 1)
+                #expect(Self.value("zakops_webhook_delivery_failures_total") >= failures + 1)
+                #expect(Self.value("zakops_outbox_dead_letters_total") >= dead + 1)
+                #expect(Self.value("zakops_webhook_delivery_duration_seconds_count", ["outcome": "failed"]) >= timed + 1)
+            }
+        }
+    }
+
+    @Test("the per-user stream limit's refusals and the shed streams are counted")
+    func sseCounters() async throws {
+        let hub = EventHub(limits: .init(perUser: 1, perInstance: 1, bufferSize: 8))
+        let refused = Self.value("zakops_sse_refused_total")
+        let shed = Self.value("zakops_sse_shed_total", ["reason": "capacity"])
+        _ = try hub.subscribe(principalID: "op_a", permissions: [], filter: StreamFilter(), now: Date())
+        #expect(throws: EventHub.Refusal.self) { try hub.subscribe(principalID: "op_a", permissions: [], filter: StreamFilter(), now: Date()) }
+        _ = try hub.subscribe(principalID: "op_b", permissions: [], filter: StreamFilter(), now: Date())
+        #expect(Self.value("zakops_sse_refused_total") >= refused + 1)
+        #expect(Self.value("zakops_sse_shed_total", ["reason": "capacity"]) >= shed + 1)
+    }
+
+    @Test("METRICS_ON_MAIN_PORT: /metrics on the public listener with the token only; the token is not taken for an API key")
+    func mainPort() async throws {
+        let token = TestSecrets.sessionSecret()
+        try await TestServer.run(configure: { $0.metricsOnMainPort = true; $0.metricsToken = Secret(token) }) { server in
+            let refused = try await server.client.execute(uri: "/metrics", method: .get)
+            #expect(refused.status == .unauthorized && !refused.text.contains("zakops_"))
+            #expect(try await server.client.execute(uri: "/metrics", method: .get, headers: [.authorization: "Bearer zk_wrong"]).status == .unauthorized)
+            for _ in 0..<3 {
+                let served = try await server.client.execute(uri: "/metrics", method: .get, headers: [.authorization: "Bearer \(token)"])
+                #expect(served.status == .ok && served.text.contains("zakops_build_info"))
+            }
+            // The API is as before.
+            #expect(try await server.client.execute(uri: "/api/deals", method: .get).status == .unauthorized)
+        }
+        #expect(throws: SettingsError.self) {
+            try SettingsLoader(input: SettingsInput(flags: [:], environment: ["METRICS_ON_MAIN_PORT": "true"])).load()
         }
     }
 

@@ -3,6 +3,7 @@ import HummingbirdOTP
 import Logging
 import Metrics
 import ZakOpsCore
+import ZakOpsHTTP
 import ZakOpsStore
 
 /// The rules of signing in and managing one's own credentials.
@@ -52,6 +53,7 @@ struct AuthService: Sendable {
         case .delayed(let wait):
             logger.warning("security event", metadata: ["event": "login_delayed", "retry_after": .stringConvertible(wait), "client_ip": .string(clientIP ?? "unknown")])
             Counter(label: "zakops_rate_limited_total", dimensions: [("group", "login-backoff")]).increment()
+            RefusalConcentration.shared.record(client: clientIP ?? "unknown", at: clock.now())
             throw AppError(.rateLimited, headers: ["Retry-After": String(wait)], logDetail: "login backoff")
         case .admitted(let startedDelay):
             // Counted already: a success below takes the failure back.

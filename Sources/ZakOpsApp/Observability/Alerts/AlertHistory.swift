@@ -71,6 +71,31 @@ struct AlertHistory: Sendable {
         }
     }
 
+    /// Whether the history reaches far enough back to compute the signal: every reporting
+    /// instance has a sample at or before the window's start, or (for a counter) started inside
+    /// the window, where it was 0. A restarted evaluator's history does not, for a window's
+    /// length: it then neither fires nor resolves on a partial window.
+    func covers(_ signal: AlertSignal, now: Date) -> Bool {
+        switch signal {
+        case let .rate(_, _, window):
+            return coverage(window: TimeInterval(window), now: now, counterStarts: true)
+        case let .delta(_, window):
+            return coverage(window: TimeInterval(window), now: now, counterStarts: false)
+        case let .ratio(numerator, denominator):
+            return covers(numerator, now: now) && covers(denominator, now: now)
+        case .maximum, .minimum, .instanceRatio, .secondsSince, .secondsUntil, .instancesDown:
+            return true
+        }
+    }
+
+    private func coverage(window: TimeInterval, now: Date, counterStarts: Bool) -> Bool {
+        let from = now.addingTimeInterval(-window)
+        return series.values.allSatisfy { entry in
+            guard fresh(entry, now: now) != nil else { return true }
+            return (counterStarts && entry.startedAt >= from) || (entry.samples.first.map { $0.at <= from } ?? false)
+        }
+    }
+
     /// Per-second increase of a counter over the window: from the last sample at or before the
     /// window's start (or the instance's start, where the counter was 0) to the latest sample.
     private func rate(of key: String, in entry: Series, window: TimeInterval, now: Date) -> Double? {
