@@ -39,7 +39,7 @@ public struct AlertStatus: Sendable, Codable, Equatable {
     /// no longer holds; a pending alert whose condition stops holding goes back quietly.
     func step(holds: Bool, value: Double?, forSeconds: Int, now: Date) -> (AlertStatus, Transition?) {
         var next = self
-        next.value = value
+        next.value = value.flatMap { $0.isFinite ? $0 : nil }
         next.evaluatedAt = Timestamp.string(from: now)
         let stamp = Timestamp.string(from: now)
         guard holds else {
