@@ -17,6 +17,7 @@ struct PreflightTests {
         settings.trustedProxies = [CIDR("10.0.0.0/8")!]
         settings.publicBaseURL = "https://zakops.example.com"
         settings.mailBackend = .sendmail
+        settings.alertEmail = "oncall@example.com"
         settings.database = .postgres(PostgresLocation(host: "db.internal", port: 5432, username: "zakops", password: Secret("x"), database: "zakops", tls: .require, tlsExplicit: false))
         return settings
     }
@@ -70,6 +71,20 @@ struct PreflightTests {
             $0.database = .postgres(PostgresLocation(host: "db.internal", port: 5432, username: "zakops", password: nil, database: "zakops", tls: .disable, tlsExplicit: true))
         }),
     ]
+
+    @Test("embedded alerts with nowhere to go are a warning; a webhook, an address, or Prometheus's alerting instead pass")
+    func alertDestination() {
+        var settings = Self.safeProduction()
+        #expect(Preflight.evaluate(settings, database: Self.current).checks.first { $0.id == "alerts" }?.status == .pass)
+        settings.alertEmail = nil
+        let silent = Preflight.evaluate(settings, database: Self.current)
+        #expect(silent.ok && silent.checks.first { $0.id == "alerts" }?.status == .warn)
+        settings.alertWebhookURL = "https://alerts.example.com/hook"
+        #expect(Preflight.evaluate(settings, database: Self.current).checks.first { $0.id == "alerts" }?.status == .pass)
+        settings.alertWebhookURL = nil
+        settings.alertsEmbedded = false
+        #expect(Preflight.evaluate(settings, database: Self.current).checks.first { $0.id == "alerts" }?.status == .pass)
+    }
 
     @Test("limits above the checklist's are a warning, not a failure, when explicitly allowed")
     func higherLimitsAllowed() {

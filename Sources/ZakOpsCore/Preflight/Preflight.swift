@@ -83,6 +83,14 @@ public enum Preflight {
             add("metrics_endpoint", .pass, "Metrics endpoint secured",
                 metricsLoopback ? "/metrics on loopback only" : "/metrics requires a bearer token")
         }
+        if !settings.alertsEmbedded {
+            add("alerts", .pass, "Alerts configured", "ALERTS_EMBEDDED=false: alerting is Prometheus's (deploy/prometheus/alerts.yml)")
+        } else if settings.alertWebhookURL == nil && settings.alertEmail == nil {
+            add("alerts", .warn, "Alerts configured", "the embedded alerts have nowhere to go (no ALERT_WEBHOOK_URL, no ALERT_EMAIL)",
+                fix: "Set ALERT_WEBHOOK_URL with ALERT_WEBHOOK_SECRET_FILE and/or ALERT_EMAIL, or run Prometheus with deploy/prometheus/ and set ALERTS_EMBEDDED=false.")
+        } else {
+            add("alerts", .pass, "Alerts configured", "the embedded alerts notify " + [settings.alertWebhookURL.map { _ in "a webhook" }, settings.alertEmail.map { _ in "an address" }].compactMap { $0 }.joined(separator: " and "))
+        }
         if settings.backupAgeRecipient == nil {
             add("backup_recipient", .fail, "Backup encryption enabled", "BACKUP_AGE_RECIPIENT is not set",
                 fix: "Create a key pair with age-keygen, keep the identity file offline, and set BACKUP_AGE_RECIPIENT to its public key.")
