@@ -123,8 +123,6 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
-                .product(name: "X509", package: "swift-certificates"),
-                .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
             resources: [.copy("Auth/Passwords/Resources/common-passwords.txt"), .copy("OpenAPI/openapi.json")],
             swiftSettings: upcoming

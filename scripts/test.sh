@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole ZakOps test suite twice: on SQLite and on a throwaway PostgreSQL server; then
-# checks the running server against its OpenAPI document on both (scripts/contract.sh).
+# the alert rules with promtool and through a real Prometheus and Alertmanager
+# (scripts/monitoring-e2e.sh); then checks the running server against its OpenAPI document on
+# both databases (scripts/contract.sh).
 #
 # Installs PostgreSQL from Debian's packages when it is missing, starts it on 127.0.0.1 in a
 # temporary folder with a password generated for this run, and stops and removes it on exit.
@@ -26,6 +28,15 @@ if ! command -v pg_dump >/dev/null || ! command -v pg_restore >/dev/null; then
   [ "$(id -u)" -eq 0 ] || die "pg_dump is missing and installing it needs root (apt-get install postgresql-client)"
   apt-get install -y -qq postgresql-client >/dev/null 2>&1 || die "apt-get install postgresql-client failed"
 fi
+# The monitoring checks run the real tools: promtool, Prometheus and Alertmanager (Debian's
+# prometheus and prometheus-alertmanager packages).
+if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null || ! command -v prometheus-alertmanager >/dev/null; then
+  log "prometheus or prometheus-alertmanager not found: installing Debian's packages"
+  [ "$(id -u)" -eq 0 ] || die "prometheus is missing and installing it needs root (apt-get install prometheus prometheus-alertmanager)"
+  apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager >/dev/null 2>&1 \
+    || { apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager >/dev/null; } \
+    || die "apt-get install prometheus prometheus-alertmanager failed"
+fi
 
 log "building"
 swift build --build-tests
@@ -44,6 +55,14 @@ if ! ZAKOPS_TEST_DATABASE=postgres swift test --skip-build; then
   grep -E "still waiting|acquired|duration:" "$PG_LOG" | tail -40 >&2 || true
 fi
 
+# The shipped alert rules and their unit tests, then the alerts end to end: Prometheus scraping a
+# live server, Alertmanager delivering to a local receiver (scripts/monitoring-e2e.sh).
+log "Prometheus rules (promtool)"
+promtool check rules deploy/prometheus/alerts.yml || status=1
+promtool test rules deploy/prometheus/alerts_test.yml || status=1
+log "monitoring end to end"
+scripts/monitoring-e2e.sh "$ZAKOPS_BIN" || status=1
+
 # The OpenAPI contract against a live server, on each database (schemathesis, from PyPI).
 log "OpenAPI contract on SQLite"
 scripts/contract.sh sqlite || status=1
@@ -54,4 +73,4 @@ scripts/contract.sh "${ZAKOPS_TEST_POSTGRES_URL%/*}/zakops_contract" || status=1
 if [ "$status" -ne 0 ]; then
   die "tests failed (see above)"
 fi
-log "all tests and the OpenAPI contract passed on SQLite and PostgreSQL"
+log "all tests, the monitoring checks and the OpenAPI contract passed on SQLite and PostgreSQL"

@@ -61,7 +61,9 @@ public struct ErrorSanitizerMiddleware: RouterMiddleware {
         ]
         if let detail = appError.logDetail { metadata["error_detail"] = .string(detail) }
         if let field = appError.field { metadata["field"] = .string(field) }
-        if appError.code.status >= 500 {
+        // A lockdown's 503 is the administrators' decision, logged once by the lockdown as a
+        // security event: not a failure to page anyone about.
+        if appError.code.status >= 500 && appError.code != .lockdown {
             // `description` only, never the reflection: drivers keep row values and server
             // detail there (PSQLError's description is generic on purpose).
             metadata["error"] = .string(String(describing: error))

@@ -38,7 +38,7 @@ struct AlertEvaluatorTests {
                 $0.alertWebhookSecret = Secret(secret)
                 $0.alertEmail = "oncall@example.com"
             }) { server in
-                let monitor = server.components.monitor
+                let monitor = server.components.monitor(instance: "host-a:8080")
                 var history = AlertHistory(evaluationInterval: 15)
                 try await monitor.tick(&history)
                 #expect(try await server.count("metric_snapshots") == 1)
@@ -102,9 +102,8 @@ struct AlertEvaluatorTests {
         try await WebhookReceiver.run { url, inbox in
             let secret = "whsec_" + Data(RandomToken.bytes(32)).base64EncodedString()
             try await TestServer.run(configure: { $0.alertWebhookURL = url; $0.alertWebhookSecret = Secret(secret) }) { server in
-                let one = server.components.monitor
-                let two = server.components.monitor
-                #expect(one.instanceID != two.instanceID)
+                let one = server.components.monitor(instance: "host-a:8080")
+                let two = server.components.monitor(instance: "host-b:8080")
                 var historyOne = AlertHistory(evaluationInterval: 15)
                 var historyTwo = AlertHistory(evaluationInterval: 15)
                 try await one.tick(&historyOne)
@@ -120,18 +119,18 @@ struct AlertEvaluatorTests {
                 var fresh = AlertHistory(evaluationInterval: 15)
                 server.clock.advance(by: 15)
                 try await Self.addDeadLetters(1, server: server)
-                try await server.components.monitor.tick(&fresh)
+                try await server.components.monitor(instance: "host-a:8080").tick(&fresh)
                 try await server.components.outboxProcessor.runOnce()
                 #expect(try await Self.payloads(inbox, alert: "ZakOpsDLQGrowing").map(\.status) == ["firing"])
             }
         }
     }
 
-    @Test("an instance that stops reporting is down for the evaluator; one that stopped cleanly is not")
+    @Test("an instance that stops reporting is down for the evaluator until one starts in its place; one that stopped cleanly is not")
     func instanceDown() async throws {
         try await TestServer.run { server in
-            let alive = server.components.monitor
-            let crashed = server.components.monitor
+            let alive = server.components.monitor(instance: "host-a:8080")
+            let crashed = server.components.monitor(instance: "host-b:8080")
             var history = AlertHistory(evaluationInterval: 15)
             try await crashed.tick(&history)
             try await alive.tick(&history)
@@ -141,12 +140,21 @@ struct AlertEvaluatorTests {
             }
             let states = try await server.database.read { sql in try await AlertRepository.states(in: sql) }
             #expect(states["ZakOpsInstanceDown"]?.state == .firing && states["ZakOpsInstanceDown"]?.value == 1)
-            // A clean stop removes the report.
-            try await AlertRepository.removeReport(instanceID: crashed.instanceID, in: server.database)
+            // Started again in its place (same host and port): up again, resolved.
+            let restarted = server.components.monitor(instance: "host-b:8080")
             server.clock.advance(by: 15)
+            try await restarted.tick(&history)
             try await alive.tick(&history)
             let after = try await server.database.read { sql in try await AlertRepository.states(in: sql) }
             #expect(after["ZakOpsInstanceDown"]?.state == .inactive)
+            // A clean stop removes the report: never down.
+            try await AlertRepository.removeReport(instanceID: restarted.instanceID, in: server.database)
+            for _ in 0..<10 {
+                server.clock.advance(by: 15)
+                try await alive.tick(&history)
+            }
+            let stopped = try await server.database.read { sql in try await AlertRepository.states(in: sql) }
+            #expect(stopped["ZakOpsInstanceDown"]?.state == .inactive)
         }
     }
 

@@ -88,8 +88,10 @@ struct MetricsTests {
                 _ = try await OutboxRepository.enqueue(consumer: "webhook:wh_metrics", eventType: "deal.created", payload: "{}", at: Date(), in: sql)
                 try await sql.update("outbox").set("status", to: SQLBind(OutboxRow.Status.dead.rawValue)).run()
             }
+            let certificateEnd = Date(timeIntervalSince1970: 1_900_000_000)
             let gauges = try await MetricsSampler(database: server.database, hub: server.components.eventHub, clock: server.clock,
-                                                  settings: server.settings, logger: Logger(label: "test")).sample()
+                                                  settings: server.settings, logger: Logger(label: "test"), certificateExpiry: { certificateEnd }).sample()
+            #expect(gauges["zakops_tls_certificate_expiry_timestamp_seconds"] == 1_900_000_000)
             #expect(Self.value("zakops_dlq_size") >= 1 && gauges["zakops_dlq_size"] == 1)
             #expect(Self.value("zakops_sessions_active") >= 1)
             #expect(gauges["zakops_audit_chain_valid"] == 1 && gauges["zakops_sse_connections_limit"] == Double(server.settings.sseMaxConnections))

@@ -15,7 +15,8 @@ struct Monitor: Service {
     let clock: any AppClock
     let logger: Logger
     let interval: Duration
-    let instanceID = PublicID.make(.instance)
+    /// Host and port (`AppComponents.monitor`).
+    let instanceID: String
     let startedAt: Date
 
     func run() async throws {

@@ -199,13 +199,18 @@ public struct AppComponents: Sendable {
     }
 
     /// The gauges' sampler, this instance's report and, with `ALERTS_EMBEDDED`, the alerts'
-    /// evaluation: one per `serve` process (`ZakOpsServer`).
-    var monitor: Monitor {
+    /// evaluation: one per `serve` process (`ZakOpsServer`). The instance is named by its host
+    /// and port, as a scrape target is: a process restarted in its place takes its place
+    /// (a crash it recovered from is not an instance down); tests name their own.
+    func monitor(instance: String? = nil, certificates: TLSCertificates? = nil) -> Monitor {
         let notifier = AlertNotifier(webhookURL: settings.alertWebhookURL, email: settings.alertEmail,
                                      mailer: OutboxMailer(database: database, clock: clock, keys: dataKeys))
-        return Monitor(sampler: MetricsSampler(database: database, hub: eventHub, clock: clock, settings: settings, logger: logger),
-                       evaluator: settings.alertsEmbedded ? AlertEvaluator(database: database, notifier: notifier, logger: logger) : nil,
-                       database: database, clock: clock, logger: logger, interval: .seconds(settings.alertEvaluationSeconds), startedAt: clock.now())
+        var expiry: (@Sendable () -> Date)?
+        if let certificates { expiry = { certificates.notValidAfter } }
+        let sampler = MetricsSampler(database: database, hub: eventHub, clock: clock, settings: settings, logger: logger, certificateExpiry: expiry)
+        return Monitor(sampler: sampler, evaluator: settings.alertsEmbedded ? AlertEvaluator(database: database, notifier: notifier, logger: logger) : nil,
+                       database: database, clock: clock, logger: logger, interval: .seconds(settings.alertEvaluationSeconds),
+                       instanceID: instance ?? "\(ProcessInfo.processInfo.hostName):\(settings.httpPort)", startedAt: clock.now())
     }
 
     /// Where the outbox delivers mail.

@@ -35,10 +35,12 @@ public enum ZakOpsServer {
             let startup = StartupState()
             var services: [any Service] = [try buildApplication(components, startup: startup)]
             var reloadActions = components.reloadActions
+            var certificates: TLSCertificates?
             if let certificateFile = settings.tlsCertFile, let keyFile = settings.tlsKeyFile {
-                let certificates = try TLSCertificates(certificateFile: certificateFile, keyFile: keyFile)
-                services.append(try buildApplication(components, startup: startup, listener: .tls(certificates)))
-                reloadActions.append(CertificateReloader(certificates: certificates, logger: logger).reload)
+                let loaded = try TLSCertificates(certificateFile: certificateFile, keyFile: keyFile)
+                certificates = loaded
+                services.append(try buildApplication(components, startup: startup, listener: .tls(loaded)))
+                reloadActions.append(CertificateReloader(certificates: loaded, logger: logger).reload)
             }
             services.append(HangupReloader(actions: reloadActions, logger: logger))
             // /metrics on its own listener (loopback by default), never on the public one.
@@ -46,7 +48,7 @@ public enum ZakOpsServer {
             // process (never per application built in it, as tests build many).
             ZakOpsMetrics.bootstrap()
             if !settings.metricsOnMainPort { services.append(MetricsListener.application(settings: settings, logger: logger)) }
-            services.append(components.monitor)
+            services.append(components.monitor(certificates: certificates))
             group = serviceGroup(for: services, settings: settings, logger: logger)
         } catch {
             await database.close()

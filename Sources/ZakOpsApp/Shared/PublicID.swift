@@ -4,7 +4,7 @@ import ZakOpsCore
 /// sequential, not UUIDs). API keys are credentials, not identifiers: `BearerKey.mint`.
 enum PublicID {
     enum Kind: Sendable {
-        case deal, action, operatorAccount, session, serviceAccount, apiKey, webhook, auditEntry, outboxMessage, instance
+        case deal, action, operatorAccount, session, serviceAccount, apiKey, webhook, auditEntry, outboxMessage
 
         var prefix: String {
             switch self {
@@ -17,7 +17,6 @@ enum PublicID {
             case .webhook: "wh_"
             case .auditEntry: "aud_"
             case .outboxMessage: "msg_"
-            case .instance: "inst_"
             }
         }
 

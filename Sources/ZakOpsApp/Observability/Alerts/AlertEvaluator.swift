@@ -30,10 +30,12 @@ struct AlertEvaluator: Sendable {
                 let states = try await AlertRepository.states(in: sql)
                 var made: [Change] = []
                 for rule in rules {
-                    // A partial window (a restarted evaluator) changes nothing until it is whole.
-                    guard history.covers(rule.signal, now: now) else { continue }
                     let value = history.value(rule.signal, now: now)
                     let holds = Self.holds(rule, value: value, baseline: rule.baseline.flatMap { history.value($0.signal, now: now) })
+                    // A partial window (a fresh start) is evidence enough to fire — what it saw
+                    // happened inside the window — but not to resolve or to drop a pending
+                    // alert: that the trouble stopped needs the whole window.
+                    if !holds && !history.covers(rule.signal, now: now) { continue }
                     let (next, transition) = (states[rule.name] ?? .inactive(rule.name)).step(holds: holds, value: value, forSeconds: rule.forSeconds, now: now)
                     try await AlertRepository.save(next, in: sql)
                     if let transition {

@@ -29,7 +29,8 @@ struct AlertHistory: Sendable {
         let present = Set(reports.map(\.instanceID))
         series = series.filter { present.contains($0.key) }
         for report in reports {
-            var entry = series[report.instanceID] ?? Series(startedAt: report.startedAt)
+            // The same instance started again: its counters started again from 0, a new series.
+            var entry = series[report.instanceID].flatMap { $0.startedAt == report.startedAt ? $0 : nil } ?? Series(startedAt: report.startedAt)
             if entry.samples.last.map({ report.sampledAt > $0.at }) ?? true {
                 entry.samples.append((report.sampledAt, report.values))
             }

@@ -8,10 +8,12 @@ enum AlertRepository {
     static func writeReport(_ report: InstanceReport, in database: Database) async throws {
         let body = try JSONText.encode(report.values.filter { $0.value.isFinite })
         let sampled = Timestamp.string(from: report.sampledAt)
+        let started = Timestamp.string(from: report.startedAt)
         try await database.autocommit { sql in
             try await sql.insert(into: "metric_snapshots").columns("instance_id", "started_at", "sampled_at", "body")
-                .values(SQLBind(report.instanceID), SQLBind(Timestamp.string(from: report.startedAt)), SQLBind(sampled), SQLBind(body))
-                .onConflict(with: ["instance_id"]) { $0.set("sampled_at", to: SQLBind(sampled)).set("body", to: SQLBind(body)) }
+                .values(SQLBind(report.instanceID), SQLBind(started), SQLBind(sampled), SQLBind(body))
+                // A process restarted in its place takes the row over, its start with it (a new series).
+                .onConflict(with: ["instance_id"]) { $0.set("started_at", to: SQLBind(started)).set("sampled_at", to: SQLBind(sampled)).set("body", to: SQLBind(body)) }
                 .run()
         }
     }

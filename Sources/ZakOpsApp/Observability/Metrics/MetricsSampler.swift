@@ -2,9 +2,7 @@ import Foundation
 import Logging
 import Metrics
 import SQLKit
-import SwiftASN1
 import Synchronization
-import X509
 import ZakOpsCore
 import ZakOpsHTTP
 import ZakOpsStore
@@ -21,9 +19,13 @@ final class MetricsSampler: Sendable {
     let settings: Settings
     let logger: Logger
     let auditInterval: TimeInterval
+    /// The served certificate's end (the TLS listener's, as last loaded or reloaded by SIGHUP).
+    let certificateExpiry: (@Sendable () -> Date)?
     private let audit = Mutex<(at: Date, valid: Double)?>(nil)
 
-    init(database: Database, hub: EventHub, clock: any AppClock, settings: Settings, logger: Logger, auditInterval: TimeInterval = 3600) {
+    init(database: Database, hub: EventHub, clock: any AppClock, settings: Settings, logger: Logger, auditInterval: TimeInterval = 3600,
+         certificateExpiry: (@Sendable () -> Date)? = nil) {
+        self.certificateExpiry = certificateExpiry
         self.database = database
         self.hub = hub
         self.clock = clock
@@ -55,8 +57,8 @@ final class MetricsSampler: Sendable {
             // Backups are configured and none ever succeeded: as old as can be.
             gauges["zakops_backup_last_success_timestamp_seconds"] = 0
         }
-        if let file = settings.tlsCertFile, let expiry = Self.certificateExpiry(file: file) {
-            gauges["zakops_tls_certificate_expiry_timestamp_seconds"] = expiry.timeIntervalSince1970
+        if let certificateExpiry {
+            gauges["zakops_tls_certificate_expiry_timestamp_seconds"] = certificateExpiry().timeIntervalSince1970
         }
         for (name, value) in gauges { Gauge(label: name).record(value) }
         return gauges
@@ -70,13 +72,5 @@ final class MetricsSampler: Sendable {
         if !report.ok { logger.critical("security event", metadata: ["event": "audit_chain_broken", "first_problem_seq": .stringConvertible(report.problem?.seq ?? 0)]) }
         audit.withLock { $0 = (now, valid) }
         return valid
-    }
-
-    /// When the first certificate of a PEM file stops being valid; nil when it cannot be read.
-    static func certificateExpiry(file: String) -> Date? {
-        guard let text = try? String(contentsOfFile: file, encoding: .utf8),
-              let first = try? PEMDocument.parseMultiple(pemString: text).first(where: { $0.discriminator == "CERTIFICATE" }),
-              let certificate = try? Certificate(derEncoded: first.derBytes) else { return nil }
-        return certificate.notValidAfter
     }
 }
