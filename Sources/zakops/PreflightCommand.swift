@@ -26,7 +26,7 @@ struct PreflightCommand: AsyncParsableCommand {
         do {
             (finding, ages, lastBackup) = try await Database.withOpened(settings: settings, poolSize: 1, create: false, logger: logger) { database in
                 let finding = await ZakOpsServer.inspect(database, logger: logger)
-                guard case .reachable(let state) = finding, state.isCurrent else { return (finding, [:], nil) }
+                guard case .reachable(let state) = finding, state.isUsable else { return (finding, [:], nil) }
                 return (finding, (try? await SecretAges.read(settings, database: database)) ?? [:], try? await BackupService.lastSuccess(in: database))
             }
         } catch {

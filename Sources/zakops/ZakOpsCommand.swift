@@ -9,6 +9,6 @@ struct ZakOpsCommand: AsyncParsableCommand {
         discussion: "Settings come from flags, the environment, NAME_FILE for secrets, and .env (see README).",
         subcommands: [ServeCommand.self, MigrateCommand.self, PreflightCommand.self, UserCommand.self, OutboxCommand.self, DLQCommand.self, SSECommand.self,
                       IncidentCommand.self, SessionsCommand.self, KeysCommand.self, AuditCommand.self, SecretsCommand.self,
-                      AccessReviewCommand.self, RetentionCommand.self, BackupCommand.self, AlertsCommand.self]
+                      AccessReviewCommand.self, RetentionCommand.self, BackupCommand.self, AlertsCommand.self, ScanCommand.self]
     )
 }

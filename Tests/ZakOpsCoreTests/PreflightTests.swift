@@ -107,7 +107,7 @@ struct PreflightTests {
         #expect(report.failures.allSatisfy { !$0.fix.isEmpty })
     }
 
-    @Test("pending, changed and unreachable migrations fail and are named")
+    @Test("pending, changed and unreachable migrations fail and are named; newer unknown ones warn (expand/contract)")
     func migrations() {
         let pending = Preflight.evaluate(Self.safeProduction(), database: .reachable(MigrationState(pending: ["0002_create_settings"])))
         #expect(pending.failures.map(\.id) == ["migrations"])
@@ -116,6 +116,12 @@ struct PreflightTests {
         #expect(changed.failures.first?.detail.contains("checksum changed: 0001_create_operators") == true)
         let unreachable = Preflight.evaluate(Self.safeProduction(), database: .unreachable)
         #expect(unreachable.failures.map(\.id) == ["migrations"])
+        // Newer migrations than this binary knows (an upgrade rolling out): a warning, not a refusal.
+        let ahead = Preflight.evaluate(Self.safeProduction(), database: .reachable(MigrationState(unknown: ["9999_next_release"])))
+        #expect(ahead.ok && ahead.checks.first { $0.id == "migrations" }?.status == .warn)
+        #expect(ahead.checks.first { $0.id == "migrations" }?.detail.contains("9999_next_release") == true)
+        let aheadAndPending = Preflight.evaluate(Self.safeProduction(), database: .reachable(MigrationState(pending: ["0002_create_settings"], unknown: ["9999_next_release"])))
+        #expect(aheadAndPending.failures.map(\.id) == ["migrations"])
     }
 
     @Test("a secret unchanged for longer than SECRET_MAX_AGE_DAYS is a warning, named with its age")

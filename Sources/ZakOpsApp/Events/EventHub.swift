@@ -152,6 +152,14 @@ final class EventHub: Sendable {
         removed?.continuation.finish()
     }
 
+    /// Ends one subscriber's stream, telling it to poll (`reason`): the server is stopping.
+    func end(_ id: UInt64, reason: String) {
+        guard let removed = state.withLock({ $0.remove(id) }) else { return }
+        Self.countShed(1, reason: reason)
+        removed.continuation.yield(.fallback(reason: reason))
+        removed.continuation.finish()
+    }
+
     /// A subscriber's permissions after its credential was checked again.
     func update(_ id: UInt64, permissions: Set<Permission>) {
         state.withLock { $0.update(id, permissions: permissions) }

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import ServiceLifecycle
 import NIOCore
 import ZakOpsCore
 import ZakOpsHTTP
@@ -171,22 +172,28 @@ struct EventStreamController: Sendable {
             case .none:
                 break
             }
-            loop: for await item in subscription.stream {
-                switch item {
-                case .event(let event):
-                    guard event.sequence > lastSent, permissions.contains(event.permission) else { continue }
-                    try await writer.write(Self.frame(event))
-                    lastSent = event.sequence
-                case .heartbeat:
-                    // The session or key must still be good: a revoked one ends the stream.
-                    guard let current = try? await recheck() else { break loop }
-                    permissions = current.permissions
-                    hub.update(subscription.id, permissions: current.permissions)
-                    try await writer.write(ByteBuffer(string: ": heartbeat\n\n"))
-                case .fallback(let reason):
-                    try await writer.write(ByteBuffer(string: "event: fallback\ndata: {\"reason\":\"\(reason)\",\"poll\":\"/api/events/poll\",\"interval_ms\":\(Self.pollInterval)}\n\n"))
-                    break loop
+            // A stopping server (SIGTERM, a rolling restart) tells its streams to reconnect
+            // elsewhere at once, instead of holding the shutdown for its whole grace period.
+            try await withGracefulShutdownHandler {
+                loop: for await item in subscription.stream {
+                    switch item {
+                    case .event(let event):
+                        guard event.sequence > lastSent, permissions.contains(event.permission) else { continue }
+                        try await writer.write(Self.frame(event))
+                        lastSent = event.sequence
+                    case .heartbeat:
+                        // The session or key must still be good: a revoked one ends the stream.
+                        guard let current = try? await recheck() else { break loop }
+                        permissions = current.permissions
+                        hub.update(subscription.id, permissions: current.permissions)
+                        try await writer.write(ByteBuffer(string: ": heartbeat\n\n"))
+                    case .fallback(let reason):
+                        try await writer.write(ByteBuffer(string: "event: fallback\ndata: {\"reason\":\"\(reason)\",\"poll\":\"/api/events/poll\",\"interval_ms\":\(Self.pollInterval)}\n\n"))
+                        break loop
+                    }
                 }
+            } onGracefulShutdown: {
+                hub.end(subscription.id, reason: "restart")
             }
             try await writer.finish(nil)
         })

@@ -32,7 +32,7 @@ struct HealthController: Sendable {
         } catch {
             return try Self.failing("database")
         }
-        guard let state = try? await migrations.state(), state.isCurrent else {
+        guard let state = try? await migrations.state(), state.isUsable else {
             return try Self.failing("migrations")
         }
         return Self.ok()

@@ -93,7 +93,7 @@ public enum ZakOpsServer {
                 var lastBackup: Date?
                 if let database {
                     finding = await inspect(database, logger: logger)
-                    if case .reachable(let state) = finding, state.isCurrent {
+                    if case .reachable(let state) = finding, state.isUsable {
                         ages = try await SecretAges.read(settings, database: database)
                         lastBackup = try await BackupService.lastSuccess(in: database)
                     }

@@ -16,6 +16,12 @@ public struct MigrationState: Sendable, Equatable {
     /// Whether the schema is exactly what this binary expects.
     public var isCurrent: Bool { pending.isEmpty && changed.isEmpty && unknown.isEmpty }
 
+    /// Whether this binary can serve on it: every migration it knows applied as it knows it.
+    /// Newer migrations it does not know are allowed — the expand step of an expand/contract
+    /// upgrade adds what old binaries ignore, so the instances not yet replaced keep serving
+    /// (and a rollback can start) while the release rolls out (docs/operations.md).
+    public var isUsable: Bool { pending.isEmpty && changed.isEmpty }
+
     /// A one-line summary naming the offending versions.
     public var summary: String {
         var parts: [String] = []

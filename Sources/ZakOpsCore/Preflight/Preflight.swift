@@ -165,11 +165,16 @@ public enum Preflight {
         case .unreachable:
             add("migrations", .fail, "Migrations applied", "the database cannot be reached",
                 fix: "Check DATABASE_URL and that the database server is running, then run `zakops migrate`.")
-        case .reachable(let state):
-            add("migrations", state.isCurrent ? .pass : .fail, "Migrations applied", state.summary,
-                fix: state.changed.isEmpty && state.unknown.isEmpty
+        case .reachable(let state) where !state.isUsable:
+            add("migrations", .fail, "Migrations applied", state.summary,
+                fix: state.changed.isEmpty
                     ? "Run `zakops migrate` with this binary before starting it."
                     : "An applied migration differs from this binary's: deploy the binary that matches the database, never edit an applied migration.")
+        case .reachable(let state) where !state.unknown.isEmpty:
+            add("migrations", .warn, "Migrations applied", state.summary,
+                fix: "The database is ahead of this binary: fine while an upgrade rolls out (expand/contract), not for long — deploy the release that knows them.")
+        case .reachable(let state):
+            add("migrations", .pass, "Migrations applied", state.summary)
         }
 
         switch settings.database {

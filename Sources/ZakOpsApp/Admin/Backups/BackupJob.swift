@@ -19,7 +19,7 @@ struct BackupJob: Service {
     let logger: Logger
     var checkInterval: Duration = .seconds(600)
 
-    static let lockKey: Int64 = 72_207_015
+    static let lockKey = AdvisoryLock.backup.rawValue
     static let suffix = ".backup.age"
 
     func run() async throws {

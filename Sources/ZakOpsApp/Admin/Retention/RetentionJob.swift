@@ -14,7 +14,7 @@ struct RetentionJob: Service {
     let logger: Logger
     var checkInterval: Duration = .seconds(600)
 
-    static let lockKey: Int64 = 72_207_014
+    static let lockKey = AdvisoryLock.retention.rawValue
     static let period: TimeInterval = 86_400
 
     func run() async throws {

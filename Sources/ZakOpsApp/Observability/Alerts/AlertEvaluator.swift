@@ -9,7 +9,7 @@ import ZakOpsStore
 /// instance may evaluate; one at a time does (`Database.exclusively`), so a cluster notifies
 /// once.
 struct AlertEvaluator: Sendable {
-    static let lockKey: Int64 = 72_207_015
+    static let lockKey = AdvisoryLock.alerts.rawValue
 
     struct Change: Sendable, Equatable {
         let name: String
