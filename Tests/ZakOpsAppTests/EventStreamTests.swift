@@ -111,6 +111,33 @@ struct EventStreamTests {
         }
     }
 
+    @Test("PostgreSQL: the per-user limit holds across instances — the sixth stream is refused whichever instance it reaches; a closed one frees its place on the others",
+          .enabled(if: TestDatabase.backend == .postgres))
+    func perUserLimitAcrossInstances() async throws {
+        let location = try await TestDatabase.fresh()
+        try await TestServer.run(location: location, configure: Self.fast) { first in
+            try await TestServer.run(location: location, migrate: false, configure: Self.fast) { second in
+                let session = try await first.login(try await first.createOperator(role: .viewer))
+                var open: [SSEClient] = []
+                for server in [first, first, first, second, second] {
+                    let client = try Self.stream(server, session)
+                    #expect(try await client.wait { $0.status != nil })
+                    #expect(client.status == 200)
+                    open.append(client)
+                }
+                for server in [first, second] {
+                    let sixth = try Self.stream(server, session)
+                    #expect(try await sixth.wait { $0.status != nil })
+                    #expect(sixth.status == 429 && sixth.body.contains("RATE_LIMITED"))
+                }
+                #expect(try await first.count("stream_leases") == 5)
+                // Closed on the first instance: the second admits one more.
+                open[0].close()
+                #expect(try await Self.waitForStatus(200, server: second, session: session))
+            }
+        }
+    }
+
     @Test("PostgreSQL: another instance's event arrives by notification, long before the timer; with the listener killed the timer carries on and the listener comes back")
     func listenNotify() async throws {
         guard TestDatabase.backend == .postgres else { return }

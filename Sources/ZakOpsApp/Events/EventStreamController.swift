@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import ServiceLifecycle
+import Metrics
 import NIOCore
 import ZakOpsCore
 import ZakOpsHTTP
@@ -16,6 +17,8 @@ struct EventStreamController: Sendable {
     let sessions: SessionService
     let serviceAccounts: ServiceAccountService
     let replayWindow: TimeInterval
+    /// The per-user limit across instances (PostgreSQL; nil on SQLite).
+    let leases: StreamLeases?
     /// What a client told to fall back polls at, in milliseconds.
     static let pollInterval = 5_000
 
@@ -130,11 +133,23 @@ struct EventStreamController: Sendable {
         }
         let recheck = credentialCheck(request, context)
         let subscription: (id: UInt64, stream: AsyncStream<StreamItem>)
+        var lease: String?
+        let refused = AppError(.rateLimited, headers: ["Retry-After": "5"], logDetail: "SSE connections per user")
+        do {
+            // Across the cluster first (PostgreSQL), then on this instance.
+            lease = try await leases?.acquire(principalID: principal.id)
+        } catch EventHub.Refusal.tooManyForUser {
+            Counter(label: "zakops_sse_refused_total").increment()
+            throw refused
+        }
         do {
             subscription = try hub.subscribe(principalID: principal.id, permissions: principal.permissions, filter: filter, now: clock.now())
         } catch EventHub.Refusal.tooManyForUser {
-            throw AppError(.rateLimited, headers: ["Retry-After": "5"], logDetail: "SSE connections per user")
+            if let lease { await leases?.release(lease) }
+            throw refused
         }
+        let leases = self.leases
+        let heldLease = lease
         // nil: no Last-Event-ID; .some(nil): beyond the replay window, the client must reload.
         let replay: [StreamEvent]??
         if let after = lastEventID {
@@ -155,6 +170,9 @@ struct EventStreamController: Sendable {
             defer {
                 InboundClose.forget(connection)
                 hub.unsubscribe(subscription.id)
+            }
+            defer {
+                if let heldLease, let leases { Task { await leases.release(heldLease) } }
             }
             var permissions = principal.permissions
             var lastSent = startAfter

@@ -35,6 +35,8 @@ public struct AppComponents: Sendable {
     let listener: NotificationListener?
     /// Lockdown and the signing keys' generation, as every instance reads them.
     let runtime: RuntimeState
+    /// Event streams counted per user across instances (PostgreSQL only).
+    let streamLeases: StreamLeases?
 
     /// - Parameters:
     ///   - clock, mailer, hasher: tests pass a manual clock, a mailer in a temporary folder and a
@@ -75,6 +77,8 @@ public struct AppComponents: Sendable {
         }
         runtime = RuntimeState(database: database, keys: keys, hub: eventHub, logger: logger,
                                interval: .milliseconds(settings.runtimePollIntervalMilliseconds))
+        streamLeases = database.dialect == .postgres
+            ? StreamLeases(database: database, clock: clock, logger: logger, limit: settings.sseMaxConnectionsPerUser) : nil
         listener = NotificationListener.make(
             for: settings.database, logger: logger,
             // Whatever was announced while the listener was down: read the log, drop the cache.
@@ -191,6 +195,7 @@ public struct AppComponents: Sendable {
         }
         if settings.outboxProcessor { services.append(outboxProcessor) }
         if let listener { services.append(listener) }
+        if let streamLeases { services.append(streamLeases) }
         services.append(runtime)
         services.append(EventFeed(database: database, hub: eventHub, wakes: eventWakes, logger: logger,
                                   pollInterval: .milliseconds(settings.ssePollIntervalMilliseconds),
@@ -301,7 +306,7 @@ public func buildRouter(
                                                 inactiveDays: components.settings.accessReviewInactiveDays), clock: components.clock).register(on: routes)
     EventStreamController(database: components.database, hub: components.eventHub, clock: components.clock, sessions: components.sessions,
                           serviceAccounts: components.serviceAccounts,
-                          replayWindow: TimeInterval(components.settings.sseReplayHours * 3600)).register(on: routes)
+                          replayWindow: TimeInterval(components.settings.sseReplayHours * 3600), leases: components.streamLeases).register(on: routes)
     RegistrationController(service: RegistrationService(database: components.database, mailer: components.mailer, logger: components.logger),
                            hasher: components.hasher, clock: components.clock, enabled: components.settings.allowRegistration).register(on: routes)
     extraRoutes(router)
