@@ -101,6 +101,33 @@ struct HealthAndDatabaseTests {
         }
     }
 
+    @Test("PostgreSQL: a lock not granted within lock_timeout is 'unavailable' (503), not a 500", .enabled(if: TestDatabase.backend == .postgres))
+    func lockTimeout() async throws {
+        let location = try await TestDatabase.fresh()
+        let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+        // lock_timeout follows the connect deadline: 1 s.
+        try await Database.withOpened(location, poolSize: 2, deadline: .seconds(1), logger: logger) { database in
+            _ = try await MigrationRunner(database: database, logger: logger).migrate()
+            let holding = AsyncStream<Void>.makeStream()
+            let release = AsyncStream<Void>.makeStream()
+            let holder = Task {
+                try await database.transaction { sql in
+                    try await sql.raw("LOCK TABLE settings IN ACCESS EXCLUSIVE MODE").run()
+                    holding.continuation.yield()
+                    for await _ in release.stream { break }
+                }
+            }
+            for await _ in holding.stream { break }
+            await #expect(throws: StoreError.self) {
+                try await database.transaction { sql in
+                    try await sql.update("settings").set("value", to: SQLBind("x")).where("key", .equal, SQLBind("nothing")).run()
+                }
+            }
+            release.continuation.yield()
+            try await holder.value
+        }
+    }
+
     @Test("an error thrown inside a transaction comes out unchanged and the transaction is rolled back")
     func transactionErrors() async throws {
         let location = try await TestDatabase.fresh()

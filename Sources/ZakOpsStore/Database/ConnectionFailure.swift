@@ -11,6 +11,10 @@ enum ConnectionFailure {
         "53300",  // too many connections
         "3D000",  // database does not exist
         "28000", "28P01",  // authentication failed
+        // A lock not granted within lock_timeout, a statement cancelled at statement_timeout:
+        // the database is too busy now (the transaction is rolled back, so a 503 hides no
+        // change that commits later).
+        "55P03", "57014",
     ]
 
     static func isUnavailable(_ error: any Error) -> Bool {
