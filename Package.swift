@@ -124,7 +124,7 @@ let package = Package(
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
-            resources: [.copy("Auth/Passwords/Resources/common-passwords.txt"), .copy("OpenAPI/openapi.json")],
+            resources: [.copy("Auth/Passwords/Resources/common-passwords.txt"), .copy("OpenAPI/openapi.json"), .copy("Console/Resources/console")],
             swiftSettings: upcoming
         ),
         .executableTarget(

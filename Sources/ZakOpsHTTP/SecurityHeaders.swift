@@ -31,9 +31,21 @@ public struct SecurityHeaders: Sendable {
     /// `no-store` goes on every response, not only under `/api`: a path test could be dodged
     /// (`//api/…` reaches the same handlers), and nothing ZakOps serves should sit in a cache.
     public func apply(to headers: inout HTTPFields) {
+        // A fingerprinted console asset (its handler sets the marker, which never leaves the
+        // server) may be kept by browsers; everything else is no-store.
+        let immutable = headers[Self.immutableMarker] != nil
+        headers[Self.immutableMarker] = nil
         for field in fields {
             headers[field.name] = field.value
         }
+        if immutable {
+            headers[.cacheControl] = Self.immutableCacheControl
+            headers[.init("Pragma")!] = nil
+        }
         headers[.server] = nil
     }
+
+    /// Set by a handler whose response lives at an address that changes with its content.
+    public static let immutableMarker = HTTPField.Name("X-ZakOps-Immutable")!
+    public static let immutableCacheControl = "public, max-age=31536000, immutable"
 }

@@ -37,6 +37,8 @@ public struct AppComponents: Sendable {
     let runtime: RuntimeState
     /// Event streams counted per user across instances (PostgreSQL only).
     let streamLeases: StreamLeases?
+    /// The operator console's files, read once.
+    let consoleAssets: ConsoleAssets
 
     /// - Parameters:
     ///   - clock, mailer, hasher: tests pass a manual clock, a mailer in a temporary folder and a
@@ -77,6 +79,7 @@ public struct AppComponents: Sendable {
         }
         runtime = RuntimeState(database: database, keys: keys, hub: eventHub, logger: logger,
                                interval: .milliseconds(settings.runtimePollIntervalMilliseconds))
+        consoleAssets = try ConsoleAssets()
         streamLeases = database.dialect == .postgres
             ? StreamLeases(database: database, clock: clock, logger: logger, limit: settings.sseMaxConnectionsPerUser) : nil
         listener = NotificationListener.make(
@@ -283,6 +286,7 @@ public func buildRouter(
     let migrations = try MigrationRunner(database: components.database, logger: components.logger)
     HealthController(database: components.database, migrations: migrations, startup: startup).register(on: router)
     try OpenAPIController().register(on: router)
+    ConsoleController(assets: components.consoleAssets).register(on: router)
     AuthController(service: components.auth, sessions: components.sessions, keys: components.keys,
                    sessionMaxAge: Int(components.settings.sessionMaxAge.components.seconds),
                    accountLimit: components.settings.rateLimitEnabled ? (components.limiter, components.loginAccountPolicy) : nil)
