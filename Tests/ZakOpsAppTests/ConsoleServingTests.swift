@@ -17,6 +17,9 @@ struct ConsoleServingTests {
         try await TestServer.run { server in
             let root = try await server.client.execute(uri: "/", method: .get)
             #expect(root.status == .found && root.headers[.location] == "/console/")
+            // Mailed password links land in the console (the #token stays in the browser).
+            let link = try await server.client.execute(uri: "/reset-password", method: .get)
+            #expect(link.status == .found && link.headers[.location] == "/console/")
             let bare = try await server.client.execute(uri: "/console", method: .get)
             #expect(bare.status == .permanentRedirect && bare.headers[.location] == "/console/")
 

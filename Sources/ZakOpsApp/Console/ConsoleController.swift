@@ -12,6 +12,10 @@ struct ConsoleController: Sendable {
 
     func register(on router: Router<AppRequestContext>) {
         router.get("/") { _, _ in Response(status: .found, headers: [.location: "/console/"]) }
+        // The mailed password links (`PUBLIC_BASE_URL/reset-password#token=…`): a browser keeps
+        // the fragment across a redirect whose Location has none, and the console reads it.
+        // The token never reaches the server in the URL.
+        router.get("/reset-password") { _, _ in Response(status: .found, headers: [.location: "/console/"]) }
         // The router matches /console and /console/ alike: the page's address is the latter.
         router.get("/console/") { request, _ in
             guard request.uri.path.hasSuffix("/") else { return Response(status: .permanentRedirect, headers: [.location: "/console/"]) }
