@@ -20,7 +20,8 @@ enum DevelopmentBootstrap {
             Created the development administrator:
               e-mail:   \(email)
               password: \(password)
-            This password is shown once and must be changed at the first login.
+            This password is shown once and must be changed at the first login:
+            open \(settings.linkBaseURL)/console/ in a browser.
             """)
     }
 }
