@@ -113,11 +113,15 @@ public struct DeploymentScan: Sendable {
             let answer = try await scan.send(.GET, url(path))
             var problems: [String] = []
             for rule in Self.headerRules {
-                guard let value = answer.header(rule.name) else {
+                // Every value: a proxy that appends a second one (browsers apply the last they
+                // understand) weakens the header as surely as one that replaces it.
+                let values = answer.headers(rule.name)
+                guard !values.isEmpty else {
                     problems.append("\(rule.name) missing")
                     continue
                 }
-                if !rule.accepts(value) { problems.append("\(rule.name): \(value)") }
+                for value in values where !rule.accepts(value) { problems.append("\(rule.name): \(value)") }
+                if values.count > 1 && values.allSatisfy(rule.accepts) && Set(values).count > 1 { problems.append("\(rule.name) sent \(values.count) times") }
             }
             if !(answer.header("Cache-Control")?.lowercased().contains("no-store") ?? false) { problems.append("Cache-Control without no-store") }
             if problems.isEmpty {
